@@ -18,6 +18,8 @@ mkdir -p "$logdir"
 suites=(
     tests/abi/run.sh
     tests/host/unit/run.sh
+    tests/host/sched/run.sh
+    tests/host/sim/run.sh
     tests/host/integration/run.sh
     tests/host/conformance/run.sh
     tests/host/sanitize/run.sh
