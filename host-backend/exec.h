@@ -156,6 +156,14 @@ typedef struct VgpuExecOps {
 
     /* Queues @item; completion is reported through item->done(). */
     int (*submit)(VgpuExecCtx *ctx, VgpuExecItem *item);
+
+    /*
+     * Optional (NULL when the backend gains nothing from it): host memory
+     * that copies will name again and again (guest RAM, client regions) is
+     * announced once, so a GPU backend can pin it for direct DMA.
+     */
+    int (*host_register)(VgpuExec *exec, void *addr, size_t size);
+    void (*host_unregister)(VgpuExec *exec, void *addr);
 } VgpuExecOps;
 
 extern const VgpuExecOps vgpu_exec_sim_ops;
