@@ -109,11 +109,12 @@ struct vgpu_fence_wait {
 };
 
 /**
- * struct vgpu_hostbuf - VGPU_IOCTL_HOSTBUF_CREATE
- * @size: bytes, rounded up to pages
+ * struct vgpu_hostbuf - VGPU_IOCTL_HOSTBUF_CREATE and VGPU_IOCTL_HOSTBUF_DESTROY
+ * @size: bytes, rounded up to pages (CREATE; zero for DESTROY)
  * @flags: must be zero
  * @reserved0: must be zero
- * @mmap_offset: out, offset to pass to mmap() on the same file
+ * @mmap_offset: out for CREATE, the offset to pass to mmap() on the same
+ *               file; in for DESTROY, the buffer to drop (mappings stay)
  * @reserved: must be zero
  */
 struct vgpu_hostbuf {
@@ -128,5 +129,6 @@ struct vgpu_hostbuf {
 #define VGPU_IOCTL_SUBMIT	_IOWR(VGPU_IOCTL_TYPE, 0x01, struct vgpu_submit)
 #define VGPU_IOCTL_FENCE_WAIT	_IOWR(VGPU_IOCTL_TYPE, 0x02, struct vgpu_fence_wait)
 #define VGPU_IOCTL_HOSTBUF_CREATE _IOWR(VGPU_IOCTL_TYPE, 0x03, struct vgpu_hostbuf)
+#define VGPU_IOCTL_HOSTBUF_DESTROY _IOWR(VGPU_IOCTL_TYPE, 0x04, struct vgpu_hostbuf)
 
 #endif /* VGPU_IOCTL_H */
