@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Integration suite: a private vgpud (sim backend by default) on a temporary
+# socket, then the samples, the API-semantics, error-path and raw-protocol
+# programs through libcuda.so.1, several clients at once, kill -9 of a busy
+# client, and a clean exit on SIGTERM.  Prints one TAP stream.
+#
+# Environment: BUILD, VGPUD (e.g. a sanitizer build), VGPU_BACKEND,
+# VGPU_TEST_TIMEOUT (seconds one program may run before it counts as hung).
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/../../.." && pwd)
+export TOP=$top
+export BUILD=${BUILD:-$top/build}
+# shellcheck source=tests/lib/vgpud.sh
+source "$top/tests/lib/vgpud.sh"
+
+bin=$BUILD/bin/tests/integration
+samples_bin=$BUILD/bin/samples
+samples=(deviceQuery vectorAdd saxpy matrixMul reduction histogram
+         bandwidthTest streams)
+limit=${VGPU_TEST_TIMEOUT:-600}
+
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $*"; }
+skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+# Reports @2... (a test name) as passed when status @1 is 0.
+result() {
+    local rc=$1
+    shift
+    if ((rc == 0)); then ok "$@"; else not_ok "$@"; fi
+}
+finish() { echo "1..$n"; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/vgpu-integration.XXXXXX")
+bg_pids=()
+cleanup() {
+    local p
+    for p in "${bg_pids[@]}"; do
+        kill -KILL "$p" 2>/dev/null
+    done
+    vgpud_stop >/dev/null 2>&1
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+missing=
+[[ -x $VGPUD ]] || missing="$VGPUD is not built"
+[[ -e $BUILD/lib/libcuda.so.1 ]] || missing="${missing:-$BUILD/lib/libcuda.so.1 is not built}"
+[[ -x $bin/api ]] || missing="${missing:-the test programs are not built (make -C tests)}"
+if [[ -n $missing ]]; then
+    skip "integration suite" "$missing"
+    finish
+    exit 0
+fi
+export LD_LIBRARY_PATH=$BUILD/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+
+# Runs a TAP program and folds its results into this stream, each name
+# prefixed with the program's.  A program that dies, hangs, or reports
+# fewer results than it planned adds one failure, so a crash cannot pass.
+run_tap() {
+    local name=$1 prog=$2 out rc planned got
+    out=$tmp/$name.tap
+    timeout -k 5 "$limit" "$prog" >"$out" 2>"$tmp/$name.err"
+    rc=$?
+    planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$out" | head -n1)
+    got=0
+    while IFS= read -r line; do
+        case $line in
+        "ok "*" - "*)
+            got=$((got + 1)); ok "$name: ${line#* - }" ;;
+        "not ok "*" - "*)
+            got=$((got + 1)); not_ok "$name: ${line#* - }" ;;
+        "#"*)
+            echo "$line" ;;
+        esac
+    done <"$out"
+    sed 's/^/# stderr: /' "$tmp/$name.err" | head -n 40
+    if ((rc != 0 && got == ${planned:-0})) && ! grep -q '^not ok' "$out"; then
+        not_ok "$name exits with status 0 (it exited with $rc)"
+    elif ((got < ${planned:-1})); then
+        not_ok "$name reports all of its ${planned:-?} results (it stopped after $got, status $rc)"
+    fi
+}
+
+# Runs sample @1 and checks its status and its result line.
+run_sample() {
+    local s=$1 out rc
+    shift
+    out=$(timeout -k 5 "$limit" "$samples_bin/$s" "$@" 2>&1)
+    rc=$?
+    printf '%s\n' "$out" | sed 's/^/# /' | tail -n 5
+    [[ $rc -eq 0 ]] && grep -q "^$s: .*OK" <<<"$out"
+}
+
+if vgpud_start "$tmp"; then
+    ok "vgpud starts with the $VGPU_BACKEND backend and listens on its sockets"
+else
+    not_ok "vgpud starts with the $VGPU_BACKEND backend and listens on its sockets"
+    finish
+    exit 1
+fi
+
+for s in "${samples[@]}"; do
+    if [[ ! -x $samples_bin/$s ]]; then
+        not_ok "sample $s is built"
+        continue
+    fi
+    run_sample "$s"
+    result $? "sample $s runs over the socket and matches the CPU reference"
+done
+
+run_tap api "$bin/api"
+vgpud_alive
+result $? "vgpud is still running after the API tests"
+run_tap errors "$bin/errors"
+vgpud_alive
+result $? "vgpud is still running after the error-path tests"
+run_tap raw "$bin/raw"
+vgpud_alive
+result $? "vgpud is still running after the raw protocol abuse"
+run_sample vectorAdd
+result $? "a new client is served correctly after all bad input"
+
+# Several clients at once: each must verify its own result.
+conc=(vectorAdd reduction histogram saxpy)
+pids=()
+for s in "${conc[@]}"; do
+    run_sample "$s" >"$tmp/conc-$s.out" 2>&1 &
+    pids+=($!)
+done
+bad=0
+for i in "${!pids[@]}"; do
+    if ! wait "${pids[$i]}"; then
+        bad=1
+        echo "# concurrent ${conc[$i]} failed:"
+        sed 's/^/#   /' "$tmp/conc-${conc[$i]}.out"
+    fi
+done
+result $bad "${#conc[@]} clients running samples at the same time all get correct results"
+
+# Three API-test processes at once exercise every call path concurrently.
+pids=()
+for i in 1 2 3; do
+    timeout -k 5 "$limit" "$bin/api" >"$tmp/api-conc-$i.out" 2>&1 &
+    pids+=($!)
+done
+bad=0
+for i in "${!pids[@]}"; do
+    wait "${pids[$i]}" || { bad=1; grep '^not ok\|^#' "$tmp/api-conc-$((i + 1)).out" | head -n 10; }
+done
+result $bad "three API test processes at the same time all pass"
+
+# kill -9 of a client in the middle of work: its memory must be freed.
+hog_mib=96
+hog_bytes=$((hog_mib << 20))
+admin_mem() {
+    # Bytes of device memory the admin socket reports for all tenants.
+    vgpud_admin list 2>/dev/null | python3 "$top/tests/lib/admin_mem.py"
+}
+mem_before=$(admin_mem)
+if [[ -z $mem_before ]]; then
+    not_ok "the admin socket answers list with per-tenant memory"
+else
+    ok "the admin socket answers list with per-tenant memory"
+    "$bin/hog" "$hog_mib" >"$tmp/hog.out" 2>&1 &
+    hog=$!
+    bg_pids+=("$hog")
+    hog_ready() { grep -q '^ready' "$tmp/hog.out" || ! kill -0 "$hog" 2>/dev/null; }
+    vgpud_poll "$limit" hog_ready
+    mem_busy=$(admin_mem)
+    echo "# admin memory: before $mem_before, with the busy client ${mem_busy:-?}"
+    ((${mem_busy:-0} >= mem_before + hog_bytes))
+    result $? "the admin socket shows the busy client's $hog_mib MiB"
+    kill -KILL "$hog" 2>/dev/null
+    wait "$hog" 2>/dev/null
+    mem_freed() { local m; m=$(admin_mem); [[ -n $m ]] && ((m <= mem_before)); }
+    vgpud_poll 30 mem_freed
+    result $? "a client killed with SIGKILL mid-work has all its memory freed (now $(admin_mem) bytes)"
+    vgpud_admin list | sed 's/^/# list: /' | head -n 5
+fi
+run_sample vectorAdd
+result $? "other clients are served after a client was killed"
+
+vgpud_stop
+rc=$?
+result $rc "vgpud exits with status 0 on SIGTERM (status $rc)"
+if ((rc != 0)) || grep -qiE 'AddressSanitizer|runtime error:|LeakSanitizer' "$VGPUD_LOG"; then
+    sed 's/^/# vgpud: /' "$VGPUD_LOG" | tail -n 40
+fi
+! grep -qiE 'AddressSanitizer|runtime error:|LeakSanitizer' "$VGPUD_LOG"
+result $? "vgpud's log has no sanitizer report"
+finish
