@@ -1,0 +1,491 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * bench.c - host benchmarks of the local path: synchronous round trip,
+ * asynchronous launch rate, and copy bandwidth, each printed next to a
+ * baseline measured in the same run and as a ratio to it.  Nothing here
+ * passes or fails on time.
+ *
+ * Usage: bench [rtt|launch|copy|all]
+ * Environment: BENCH_RTT_ITERS, BENCH_LAUNCHES, BENCH_COPY_MAX_MIB.
+ */
+#define _GNU_SOURCE
+#include <cuda.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../include/uapi/vgpu_virtio.h"
+
+extern const char bench_ptx[];
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static long env_long(const char *name, long def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? strtol(v, NULL, 0) : def;
+}
+
+static void ck(CUresult r, const char *what)
+{
+	const char *s = NULL;
+
+	if (r == CUDA_SUCCESS)
+		return;
+	cuGetErrorName(r, &s);
+	fprintf(stderr, "bench: %s failed: %s (%d)\n", what, s ? s : "?",
+		(int)r);
+	exit(1);
+}
+
+#define CK(call) ck((call), #call)
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct stats {
+	double median, p99;
+};
+
+/* Sorts @t (seconds) and returns its median and 99th percentile. */
+static struct stats summarize(double *t, size_t n)
+{
+	struct stats s;
+
+	qsort(t, n, sizeof(*t), cmp_double);
+	s.median = t[n / 2];
+	s.p99 = t[(size_t)(n * 0.99) < n ? (size_t)(n * 0.99) : n - 1];
+	return s;
+}
+
+/* ---- raw protocol, for the daemon-only baselines ---- */
+
+static int raw_connect(void)
+{
+	const char *path = getenv("VGPU_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (!path)
+		path = "/run/vgpud/vgpud.sock";
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -1;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int send_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n) {
+		ssize_t k = send(fd, c, n, MSG_NOSIGNAL);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		c += k;
+		n -= k;
+	}
+	return 0;
+}
+
+static int recv_all(int fd, void *p, size_t n)
+{
+	char *c = p;
+
+	while (n) {
+		ssize_t k = recv(fd, c, n, 0);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		c += k;
+		n -= k;
+	}
+	return 0;
+}
+
+static unsigned char rbuf[1 << 16];
+static uint64_t seq = 1;
+
+/* Sends a request and reads its reply into rbuf; returns the status or -1. */
+static long raw_xfer(int fd, void *req, size_t len)
+{
+	struct vgpu_resp_hdr *h = (void *)rbuf;
+
+	if (send_all(fd, req, len) || recv_all(fd, rbuf, sizeof(*h)) ||
+	    h->len < sizeof(*h) || h->len > sizeof(rbuf) ||
+	    recv_all(fd, rbuf + sizeof(*h), h->len - sizeof(*h)))
+		return -1;
+	return h->status;
+}
+
+static void raw_hdr(void *p, uint32_t cmd, uint32_t len, uint64_t ctx,
+		    uint32_t flags)
+{
+	struct vgpu_req_hdr *h = p;
+
+	memset(h, 0, sizeof(*h));
+	h->cmd = cmd;
+	h->len = len;
+	h->ctx = ctx;
+	h->flags = flags;
+	h->seq = seq++;
+}
+
+/* ---- synchronous round trip ---- */
+
+/* Times @n calls of @fn, one by one. */
+#define TIME_EACH(t, n, call)                                               \
+	do {                                                                \
+		for (size_t i_ = 0; i_ < (n); i_++) {                       \
+			double t0_ = now();                                 \
+			call;                                               \
+			(t)[i_] = now() - t0_;                              \
+		}                                                           \
+	} while (0)
+
+static void print_rtt(const char *what, struct stats s, struct stats base)
+{
+	printf("  %-34s median %7.2f us  p99 %7.2f us   x%.2f of baseline median\n",
+	       what, s.median * 1e6, s.p99 * 1e6, s.median / base.median);
+}
+
+static void bench_rtt(void)
+{
+	size_t n = (size_t)env_long("BENCH_RTT_ITERS", 20000);
+	double *t = calloc(n, sizeof(double));
+	struct stats base, st;
+	struct vgpu_req_hdr req;
+	struct vgpu_resp_hdr resp;
+	CUdevice dev;
+	CUcontext ctx;
+	CUstream s;
+	int sv[2], fd;
+	pid_t child;
+
+	if (!t || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		exit(1);
+	printf("synchronous round trip (%zu calls each)\n", n);
+
+	/* Baseline: the same 40-byte request / 24-byte reply ping-pong with
+	 * a process that does nothing but answer, over a UNIX socket. */
+	child = fork();
+	if (child == 0) {
+		close(sv[0]);
+		memset(&resp, 0, sizeof(resp));
+		resp.len = sizeof(resp);
+		while (!recv_all(sv[1], &req, sizeof(req)))
+			if (send_all(sv[1], &resp, sizeof(resp)))
+				break;
+		_exit(0);
+	}
+	close(sv[1]);
+	raw_hdr(&req, VGPU_CMD_NOP, sizeof(req), 0, 0);
+	for (int i = 0; i < 1000; i++)
+		if (send_all(sv[0], &req, sizeof(req)) ||
+		    recv_all(sv[0], &resp, sizeof(resp)))
+			exit(1);
+	TIME_EACH(t, n, (void)(send_all(sv[0], &req, sizeof(req)) ||
+			      recv_all(sv[0], &resp, sizeof(resp))));
+	close(sv[0]);
+	waitpid(child, NULL, 0);
+	base = summarize(t, n);
+	print_rtt("baseline: socket ping-pong 40/24 B", base, base);
+
+	/* vgpud alone: a NOP on a raw connection. */
+	fd = raw_connect();
+	if (fd < 0) {
+		fprintf(stderr, "bench: cannot connect to vgpud\n");
+		exit(1);
+	}
+	for (int i = 0; i < 1000; i++)
+		if (raw_xfer(fd, &req, sizeof(req)) != VGPU_S_OK)
+			exit(1);
+	TIME_EACH(t, n, raw_xfer(fd, &req, sizeof(req)));
+	close(fd);
+	print_rtt("vgpud NOP, raw socket", summarize(t, n), base);
+
+	CK(cuInit(0));
+	CK(cuDeviceGet(&dev, 0));
+	CK(cuDevicePrimaryCtxRetain(&ctx, dev));
+	CK(cuCtxSetCurrent(ctx));
+	CK(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
+	for (int i = 0; i < 1000; i++)
+		CK(cuStreamQuery(s));
+	TIME_EACH(t, n, CK(cuStreamQuery(s)));
+	st = summarize(t, n);
+	print_rtt("libcuda cuStreamQuery (idle)", st, base);
+	printf("  target: median <= 20 us: %s (%.2f us)\n",
+	       st.median <= 20e-6 ? "met" : "NOT met", st.median * 1e6);
+	TIME_EACH(t, n, CK(cuCtxSynchronize()));
+	print_rtt("libcuda cuCtxSynchronize (idle)", summarize(t, n), base);
+	CK(cuStreamDestroy(s));
+	CK(cuDevicePrimaryCtxRelease(dev));
+	free(t);
+}
+
+/* ---- launch rate ---- */
+
+static void bench_launch(void)
+{
+	long n = env_long("BENCH_LAUNCHES", 200000);
+	CUdevice dev;
+	CUcontext ctx;
+	CUmodule mod;
+	CUfunction fn;
+	double t0, t1, t2, lib_rate, raw_rate;
+	int fd;
+	uint64_t rctx, rmod, rfn;
+	unsigned char *buf;
+	size_t llen = sizeof(struct vgpu_cmd_launch);
+
+	printf("asynchronous launches of an empty kernel (%ld, one client)\n",
+	       n);
+	/* Baseline: the same launches pre-encoded on a raw connection and
+	 * sent in one stream of bytes, then one CTX_SYNC: what vgpud can take
+	 * without the library in the way. */
+	fd = raw_connect();
+	if (fd < 0) {
+		fprintf(stderr, "bench: cannot connect to vgpud\n");
+		exit(1);
+	}
+	{
+		struct vgpu_req_hdr h;
+		size_t plen = strlen(bench_ptx) + 1;
+		size_t mlen = sizeof(struct vgpu_cmd_module_load) + plen;
+		struct vgpu_cmd_module_load *ml = calloc(1, mlen);
+		unsigned char sb[sizeof(struct vgpu_cmd_symbol) + 8];
+		struct vgpu_cmd_symbol *sym = (void *)sb;
+
+		raw_hdr(&h, VGPU_CMD_CTX_CREATE, sizeof(h), 0, 0);
+		if (raw_xfer(fd, &h, sizeof(h)) != VGPU_S_OK)
+			exit(1);
+		rctx = ((struct vgpu_resp_id *)rbuf)->id;
+		raw_hdr(ml, VGPU_CMD_MODULE_LOAD, mlen, rctx, 0);
+		ml->kind = VGPU_IMAGE_PTX;
+		ml->size = plen;
+		memcpy(ml + 1, bench_ptx, plen);
+		if (raw_xfer(fd, ml, mlen) != VGPU_S_OK)
+			exit(1);
+		rmod = ((struct vgpu_resp_id *)rbuf)->id;
+		free(ml);
+		memset(sb, 0, sizeof(sb));
+		raw_hdr(sym, VGPU_CMD_FUNC_GET, sizeof(*sym) + 6, rctx, 0);
+		sym->module = rmod;
+		sym->name_len = 6;
+		memcpy(sym + 1, "empty", 6);
+		if (raw_xfer(fd, sym, sizeof(*sym) + 6) != VGPU_S_OK)
+			exit(1);
+		rfn = ((struct vgpu_resp_func *)rbuf)->func;
+	}
+	buf = malloc(llen * n);
+	if (!buf)
+		exit(1);
+	for (long i = 0; i < n; i++) {
+		struct vgpu_cmd_launch *l = (void *)(buf + llen * i);
+
+		raw_hdr(l, VGPU_CMD_LAUNCH, llen, rctx, VGPU_REQ_F_NO_REPLY);
+		l->func = rfn;
+		for (int k = 0; k < 3; k++)
+			l->grid[k] = l->block[k] = 1;
+		l->shared_bytes = 0;
+		l->param_bytes = 0;
+	}
+	{
+		struct vgpu_req_hdr h;
+
+		t0 = now();
+		if (send_all(fd, buf, llen * n))
+			exit(1);
+		t1 = now();
+		raw_hdr(&h, VGPU_CMD_CTX_SYNC, sizeof(h), rctx, 0);
+		if (raw_xfer(fd, &h, sizeof(h)) != VGPU_S_OK) {
+			fprintf(stderr, "bench: raw launches failed\n");
+			exit(1);
+		}
+		t2 = now();
+	}
+	close(fd);
+	free(buf);
+	raw_rate = n / (t2 - t0);
+	printf("  %-34s %10.0f launches/s (submitted in %.3f s, done in %.3f s)\n",
+	       "baseline: raw pre-encoded LAUNCH", raw_rate, t1 - t0, t2 - t0);
+
+	CK(cuInit(0));
+	CK(cuDeviceGet(&dev, 0));
+	CK(cuDevicePrimaryCtxRetain(&ctx, dev));
+	CK(cuCtxSetCurrent(ctx));
+	CK(cuModuleLoadData(&mod, bench_ptx));
+	CK(cuModuleGetFunction(&fn, mod, "empty"));
+	for (int i = 0; i < 1000; i++)
+		CK(cuLaunchKernel(fn, 1, 1, 1, 1, 1, 1, 0, NULL, NULL, NULL));
+	CK(cuCtxSynchronize());
+	t0 = now();
+	for (long i = 0; i < n; i++)
+		CK(cuLaunchKernel(fn, 1, 1, 1, 1, 1, 1, 0, NULL, NULL, NULL));
+	t1 = now();
+	CK(cuCtxSynchronize());
+	t2 = now();
+	lib_rate = n / (t2 - t0);
+	printf("  %-34s %10.0f launches/s (submitted in %.3f s, done in %.3f s)  x%.2f of baseline\n",
+	       "libcuda cuLaunchKernel", lib_rate, t1 - t0, t2 - t0,
+	       lib_rate / raw_rate);
+	printf("  target: >= 200000 launches/s: %s\n",
+	       lib_rate >= 200000 ? "met" : "NOT met");
+	CK(cuModuleUnload(mod));
+	CK(cuDevicePrimaryCtxRelease(dev));
+}
+
+/* ---- copy bandwidth ---- */
+
+static double gbps(size_t bytes, int iters, double secs)
+{
+	return (double)bytes * iters / secs / 1e9;
+}
+
+enum dir { HTOD, DTOH };
+
+static double time_copy(enum dir d, CUdeviceptr dp, void *h, size_t size,
+			int iters)
+{
+	double t0 = now();
+
+	for (int i = 0; i < iters; i++)
+		CK(d == HTOD ? cuMemcpyHtoD(dp, h, size) :
+			       cuMemcpyDtoH(h, dp, size));
+	return now() - t0;
+}
+
+static void bench_copy(void)
+{
+	static const size_t sizes[] = { 4u << 10, 64u << 10, 1u << 20,
+					16u << 20, 64u << 20, 256u << 20 };
+	size_t max = (size_t)env_long("BENCH_COPY_MAX_MIB", 256) << 20;
+	unsigned char *a, *b, *pinned, *pageable;
+	CUdevice dev;
+	CUcontext ctx;
+	CUdeviceptr d;
+	double pinned64[2] = { 0 }, base64 = 0;
+
+	printf("copy bandwidth (GB/s; ratio to an in-process memcpy of the same size)\n");
+	printf("  %9s %9s | %8s %8s %8s %8s | %6s %6s %6s %6s\n", "size",
+	       "memcpy", "pin HtoD", "pin DtoH", "pag HtoD", "pag DtoH",
+	       "r", "r", "r", "r");
+	CK(cuInit(0));
+	CK(cuDeviceGet(&dev, 0));
+	CK(cuDevicePrimaryCtxRetain(&ctx, dev));
+	CK(cuCtxSetCurrent(ctx));
+	a = malloc(max);
+	b = malloc(max);
+	pageable = malloc(max);
+	if (!a || !b || !pageable)
+		exit(1);
+	/* Fault everything in first, so no column pays for page faults. */
+	memset(a, 1, max);
+	memset(b, 2, max);
+	memset(pageable, 3, max);
+	CK(cuMemAllocHost((void **)&pinned, max));
+	memset(pinned, 4, max);
+	CK(cuMemAlloc(&d, max));
+	CK(cuMemsetD8(d, 0, max));
+
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		size_t size = sizes[k];
+		long it = (long)((512u << 20) / size);
+		int iters = (int)(it < 3 ? 3 : it > 2000 ? 2000 : it);
+		double base, bw[4], t0;
+
+		if (size > max)
+			break;
+		/* One untimed round of each, then the timed ones. */
+		memcpy(b, a, size);
+		t0 = now();
+		for (int i = 0; i < iters; i++) {
+			memcpy(b, a, size);
+			/* Keep the compiler from dropping repeated copies. */
+			__asm__ volatile("" : : "r"(b) : "memory");
+		}
+		base = gbps(size, iters, now() - t0);
+		time_copy(HTOD, d, pinned, size, 1);
+		bw[0] = gbps(size, iters, time_copy(HTOD, d, pinned, size, iters));
+		time_copy(DTOH, d, pinned, size, 1);
+		bw[1] = gbps(size, iters, time_copy(DTOH, d, pinned, size, iters));
+		time_copy(HTOD, d, pageable, size, 1);
+		bw[2] = gbps(size, iters, time_copy(HTOD, d, pageable, size, iters));
+		time_copy(DTOH, d, pageable, size, 1);
+		bw[3] = gbps(size, iters, time_copy(DTOH, d, pageable, size, iters));
+		if (size >= (1u << 20))
+			printf("  %5zu MiB", size >> 20);
+		else
+			printf("  %5zu KiB", size >> 10);
+		printf(" %9.2f | %8.2f %8.2f %8.2f %8.2f | %6.2f %6.2f %6.2f %6.2f\n",
+		       base, bw[0], bw[1], bw[2], bw[3], bw[0] / base,
+		       bw[1] / base, bw[2] / base, bw[3] / base);
+		if (size == (64u << 20)) {
+			base64 = base;
+			pinned64[0] = bw[0];
+			pinned64[1] = bw[1];
+		}
+	}
+	if (base64 > 0)
+		printf("  target: pinned 64 MiB >= 0.80 of memcpy: HtoD %.2f %s, DtoH %.2f %s\n",
+		       pinned64[0] / base64,
+		       pinned64[0] / base64 >= 0.8 ? "met" : "NOT met",
+		       pinned64[1] / base64,
+		       pinned64[1] / base64 >= 0.8 ? "met" : "NOT met");
+	CK(cuMemFree(d));
+	CK(cuMemFreeHost(pinned));
+	free(a);
+	free(b);
+	free(pageable);
+	CK(cuDevicePrimaryCtxRelease(dev));
+}
+
+int main(int argc, char **argv)
+{
+	const char *what = argc > 1 ? argv[1] : "all";
+	int all = !strcmp(what, "all");
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (all || !strcmp(what, "rtt"))
+		bench_rtt();
+	if (all || !strcmp(what, "launch"))
+		bench_launch();
+	if (all || !strcmp(what, "copy"))
+		bench_copy();
+	if (!all && strcmp(what, "rtt") && strcmp(what, "launch") &&
+	    strcmp(what, "copy")) {
+		fprintf(stderr, "usage: bench [rtt|launch|copy|all]\n");
+		return 2;
+	}
+	return 0;
+}
