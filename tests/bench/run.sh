@@ -19,7 +19,7 @@ fi
 top=$(cd "$(dirname "$0")/../.." && pwd)
 export TOP=$top
 export BUILD=${BUILD:-$top/build}
-# shellcheck source=tests/lib/vgpud.sh
+# shellcheck source=SCRIPTDIR/../lib/vgpud.sh
 source "$top/tests/lib/vgpud.sh"
 
 bench=$BUILD/bin/tests/bench/bench

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
+# shellcheck shell=bash
 # vgpud.sh - start and stop a private vgpud for a test or benchmark run.
 #
 # Source it from bash, then:
@@ -107,13 +108,13 @@ vgpud_stop() {
         if ! vgpud_poll "$VGPUD_STOP_TIMEOUT" vgpud_dead; then
             echo "vgpud_stop: vgpud ignored SIGTERM, killing it" >&2
             kill -KILL "$VGPUD_PID" 2>/dev/null
-            wait "$VGPUD_PID" 2>/dev/null
+            wait "$VGPUD_PID" 2>/dev/null || true
             VGPUD_PID=
             return 124
         fi
     fi
-    wait "$VGPUD_PID" 2>/dev/null
-    rc=$?
+    # "|| rc=$?" keeps a caller's set -e from ending it here.
+    wait "$VGPUD_PID" 2>/dev/null || rc=$?
     VGPUD_PID=
     return "$rc"
 }

@@ -12,7 +12,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/../../.." && pwd)
 export TOP=$top
 export BUILD=${BUILD:-$top/build}
-# shellcheck source=tests/lib/vgpud.sh
+# shellcheck source=SCRIPTDIR/../../lib/vgpud.sh
 source "$top/tests/lib/vgpud.sh"
 
 bin=$BUILD/bin/tests/integration
