@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: MIT
+/*
+ * launch.c - execution control: kernel launches and function attributes.
+ *
+ * A launch is checked and packed here against the parameter layout cached
+ * by cuModuleGetFunction and queued without a reply, so launching costs no
+ * round trip; a failure vgpud finds later is the context's deferred error.
+ */
+#include <string.h>
+
+#include "vgpu.h"
+
+static int check_func(CUfunction f)
+{
+	int err = vgpu_check_init();
+
+	if (err)
+		return err;
+	if (!f || f->magic != VGPU_MAGIC_FUNC)
+		return -EBADF;
+	return vgpu_ctx_check(f->mod->ctx);
+}
+
+/* Device limits from GET_INFO; a limit vgpud leaves at 0 is not checked. */
+static bool over(unsigned int v, int attr)
+{
+	int lim = vgpu_dev.attrs[attr];
+
+	return lim > 0 && v > (unsigned int)lim;
+}
+
+/* Finds the packed buffer of the `extra` form. */
+static int parse_extra(void **extra, void **buf, size_t *size)
+{
+	int i;
+
+	*buf = NULL;
+	*size = 0;
+	for (i = 0; extra[i] != CU_LAUNCH_PARAM_END; i += 2) {
+		if (i > 64)
+			return -EINVAL;
+		if (extra[i] == CU_LAUNCH_PARAM_BUFFER_POINTER)
+			*buf = extra[i + 1];
+		else if (extra[i] == CU_LAUNCH_PARAM_BUFFER_SIZE && extra[i + 1])
+			*size = *(size_t *)extra[i + 1];
+		else
+			return -EINVAL;
+	}
+	return *buf && *size ? 0 : -EINVAL;
+}
+
+static int launch(CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz,
+		  unsigned int bx, unsigned int by, unsigned int bz,
+		  unsigned int shared, CUstream hStream, void **kernelParams,
+		  void **extra)
+{
+	struct vgpu_cmd_launch cmd;
+	char params[VGPU_MAX_PARAM_BYTES];
+	struct CUctx_st *ctx;
+	uint64_t sid;
+	uint32_t i;
+	int err = check_func(f);
+
+	if (!err)
+		err = vgpu_stream_resolve(hStream, &ctx, &sid);
+	if (err)
+		return err;
+	if (ctx != f->mod->ctx)
+		return -EBADF;
+	if (!gx || !gy || !gz || !bx || !by || !bz)
+		return -EINVAL;
+	if (over(gx, CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_X) ||
+	    over(gy, CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_Y) ||
+	    over(gz, CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_Z) ||
+	    over(bx, CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_X) ||
+	    over(by, CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_Y) ||
+	    over(bz, CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_Z))
+		return -EINVAL;
+	if ((uint64_t)bx * by * bz > 0xffffffffu ||
+	    over(bx * by * bz, CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK) ||
+	    (f->attrs[VGPU_FUNC_ATTR_MAX_THREADS] > 0 &&
+	     bx * by * bz > (unsigned int)f->attrs[VGPU_FUNC_ATTR_MAX_THREADS]))
+		return -EINVAL;
+	if (shared > (unsigned int)f->max_dynamic_shared &&
+	    vgpu_dev.attrs[CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK] > 0)
+		return -EINVAL;
+	if (kernelParams && extra)
+		return -EINVAL;
+	if (extra) {
+		void *buf;
+		size_t size;
+
+		err = parse_extra(extra, &buf, &size);
+		if (err)
+			return err;
+		/* The buffer holds the parameters at their ABI offsets. */
+		if (size < f->param_bytes)
+			return -EINVAL;
+		memcpy(params, buf, f->param_bytes);
+	} else if (f->nparams) {
+		if (!kernelParams)
+			return -EINVAL;
+		memset(params, 0, f->param_bytes);
+		for (i = 0; i < f->nparams; i++) {
+			if (!kernelParams[i])
+				return -EINVAL;
+			memcpy(params + f->params[i].offset, kernelParams[i],
+			       f->params[i].size);
+		}
+	}
+	vgpu_hdr(&cmd.hdr, VGPU_CMD_LAUNCH, ctx->id, sid, sizeof(cmd) + f->param_bytes);
+	cmd.func = f->id;
+	cmd.grid[0] = gx;
+	cmd.grid[1] = gy;
+	cmd.grid[2] = gz;
+	cmd.block[0] = bx;
+	cmd.block[1] = by;
+	cmd.block[2] = bz;
+	cmd.shared_bytes = shared;
+	cmd.param_bytes = f->param_bytes;
+	return vgpu_tp_post(&cmd.hdr, sizeof(cmd), params, f->param_bytes);
+}
+
+VGPU_API CUresult cuLaunchKernel(CUfunction f, unsigned int gridDimX,
+				 unsigned int gridDimY, unsigned int gridDimZ,
+				 unsigned int blockDimX, unsigned int blockDimY,
+				 unsigned int blockDimZ, unsigned int sharedMemBytes,
+				 CUstream hStream, void **kernelParams, void **extra)
+{
+	return vgpu_result(launch(f, gridDimX, gridDimY, gridDimZ, blockDimX,
+				  blockDimY, blockDimZ, sharedMemBytes, hStream,
+				  kernelParams, extra));
+}
+VGPU_ALIAS(cuLaunchKernel_ptsz, cuLaunchKernel);
+
+VGPU_API CUresult cuFuncGetAttribute(int *pi, CUfunction_attribute attrib,
+				     CUfunction hfunc)
+{
+	int err = check_func(hfunc);
+
+	if (!err && !pi)
+		err = -EINVAL;
+	if (err)
+		return vgpu_result(err);
+	if ((unsigned int)attrib < VGPU_NUM_FUNC_ATTRS)
+		*pi = hfunc->attrs[attrib];
+	else if (attrib == CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES)
+		*pi = hfunc->max_dynamic_shared;
+	else if (attrib == CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT)
+		*pi = hfunc->carveout;
+	else
+		return CUDA_ERROR_INVALID_VALUE;
+	return CUDA_SUCCESS;
+}
+
+VGPU_API CUresult cuFuncSetAttribute(CUfunction hfunc, CUfunction_attribute attrib,
+				     int value)
+{
+	int optin = vgpu_dev.attrs[CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN];
+	int err = check_func(hfunc);
+
+	if (err)
+		return vgpu_result(err);
+	switch (attrib) {
+	case CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES:
+		if (value < 0 || (optin > 0 && value + hfunc->attrs[1] > optin))
+			return CUDA_ERROR_INVALID_VALUE;
+		hfunc->max_dynamic_shared = value;
+		return CUDA_SUCCESS;
+	case CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT:
+		if (value < -1 || value > 100)
+			return CUDA_ERROR_INVALID_VALUE;
+		hfunc->carveout = value;
+		return CUDA_SUCCESS;
+	default:
+		/* Scheduling hints (cluster shapes and the like) are accepted. */
+		return (int)attrib >= 0 ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
+	}
+}
+
+VGPU_API CUresult cuFuncSetCacheConfig(CUfunction hfunc, CUfunc_cache config)
+{
+	int err = check_func(hfunc);
+
+	if (!err && (unsigned int)config > CU_FUNC_CACHE_PREFER_EQUAL)
+		err = -EINVAL;
+	/* A preference only; the executor decides. */
+	return vgpu_result(err);
+}
