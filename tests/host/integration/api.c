@@ -221,6 +221,10 @@ TEST(alloc_and_free_move_free_memory)
 	size_t sz = 64u << 20;
 	CUdeviceptr d, d2;
 
+	/* Other clients running at the same time move the free figure; then
+	 * only what this process can know for sure is checked. */
+	int shared = getenv("ITEST_SHARED_DEVICE") != NULL;
+
 	CU(fresh_ctx());
 	CU(cuMemGetInfo(&free0, &total0));
 	CHECK(free0 > sz && free0 <= total0);
@@ -228,13 +232,14 @@ TEST(alloc_and_free_move_free_memory)
 	CHECK(d != 0);
 	CU(cuMemGetInfo(&free1, &total1));
 	CHECK_EQ(total1, total0);
-	CHECK(free1 + sz <= free0);
+	CHECK(shared || free1 + sz <= free0);
 	CU(cuMemAlloc(&d2, 1));
 	CHECK(d2 != 0 && (d2 >= d + sz || d2 + 1 <= d));
 	CU(cuMemFree(d));
 	CU(cuMemFree(d2));
 	CU(cuMemGetInfo(&free2, &total2));
-	CHECK_EQ(free2, free0);
+	CHECK_EQ(total2, total0);
+	CHECK(shared || free2 == free0);
 }
 
 TEST(allocations_are_256_byte_aligned)

@@ -143,7 +143,7 @@ result $bad "${#conc[@]} clients running samples at the same time all get correc
 # Three API-test processes at once exercise every call path concurrently.
 pids=()
 for i in 1 2 3; do
-    timeout -k 5 "$limit" "$bin/api" >"$tmp/api-conc-$i.out" 2>&1 &
+    ITEST_SHARED_DEVICE=1 timeout -k 5 "$limit" "$bin/api" >"$tmp/api-conc-$i.out" 2>&1 &
     pids+=($!)
 done
 bad=0
