@@ -1,0 +1,533 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * stream.c - work items, per-stream FIFOs with in-order completion, the
+ * legacy default stream's implicit synchronisation, completions from
+ * executor threads, and waiters (sync commands, deferred frees).
+ *
+ * Life of a work item: enqueued on its stream's pending FIFO; released
+ * when it is the stream's head and its dependencies completed.  A released
+ * executor item goes to the run queue (runq.c), one per stream at a time,
+ * and from there to the executor; host items (event record, wait, sync)
+ * need no executor.  Released items of a stream sit on its released list in
+ * order and complete in that order, so a stream's done_seq always counts a
+ * prefix of its items and "stream X reached item N" is one comparison.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "vgpud.h"
+
+static void work_done_cb(VgpuExecItem *xi, int status, uint64_t gpu_ns);
+
+/* Freelist cap: enough for a deep launch queue without hoarding memory. */
+#define WORK_FREELIST_MAX 4096
+
+/**
+ * vgpu_work_new - get a zeroed work item for stream @s of @ctx
+ *
+ * The item holds a reference on @s until freed.  Returns NULL when out of
+ * memory.
+ */
+VgpuWork *vgpu_work_new(VgpuServer *srv, VgpuCtx *ctx, VgpuStream *s,
+                        VgpuWorkKind kind)
+{
+    VgpuWork *w = srv->free_work;
+
+    if (w) {
+        srv->free_work = w->next;
+        srv->nfree_work--;
+        /* the params tail is written before use; skip clearing it */
+        memset(w, 0, offsetof(VgpuWork, params));
+    } else {
+        w = malloc(sizeof(*w));
+        if (!w) {
+            return NULL;
+        }
+        memset(w, 0, offsetof(VgpuWork, params));
+    }
+    w->ctx = ctx;
+    w->stream = s;
+    w->kind = (uint8_t)kind;
+    w->xi.opaque = srv;
+    w->xi.done = work_done_cb;
+    s->refs++;
+    return w;
+}
+
+static void work_drop_deps(VgpuWork *w)
+{
+    VgpuDep *d = w->xdeps ? w->xdeps : w->deps;
+
+    for (unsigned i = 0; i < w->ndeps; i++) {
+        vgpu_stream_put(d[i].stream);
+    }
+    free(w->xdeps);
+    w->xdeps = NULL;
+    w->ndeps = 0;
+}
+
+void vgpu_work_free(VgpuServer *srv, VgpuWork *w)
+{
+    work_drop_deps(w);
+    if (w->event) {
+        vgpu_event_put(w->event);
+    }
+    if (w->region) {
+        vgpu_region_put(w->region);
+    }
+    if (w->release_host) {
+        w->release_host(w->release_opaque);
+    }
+    free(w->iovs);
+    free(w->buf);
+    vgpu_stream_put(w->stream);
+    if (srv->nfree_work < WORK_FREELIST_MAX) {
+        w->next = srv->free_work;
+        srv->free_work = w;
+        srv->nfree_work++;
+    } else {
+        free(w);
+    }
+}
+
+/**
+ * vgpu_work_add_dep - make @w wait until stream @s completed its item @seq
+ * (nothing if it already has); returns 0 or -ENOMEM
+ */
+int vgpu_work_add_dep(VgpuWork *w, VgpuStream *s, uint64_t seq)
+{
+    VgpuDep *d;
+
+    if (s->done_seq >= seq) {
+        return 0;
+    }
+    if (w->ndeps < VGPU_WORK_DEPS && !w->xdeps) {
+        d = &w->deps[w->ndeps];
+    } else {
+        if (!w->xdeps) {
+            w->xdeps = malloc(sizeof(*w->xdeps) * (w->ndeps + 1u));
+            if (!w->xdeps) {
+                return -ENOMEM;
+            }
+            memcpy(w->xdeps, w->deps, sizeof(*w->deps) * w->ndeps);
+        } else {
+            VgpuDep *n = realloc(w->xdeps, sizeof(*n) * (w->ndeps + 1u));
+
+            if (!n) {
+                return -ENOMEM;
+            }
+            w->xdeps = n;
+        }
+        d = &w->xdeps[w->ndeps];
+    }
+    d->stream = s;
+    d->seq = seq;
+    s->refs++;
+    w->ndeps++;
+    return 0;
+}
+
+/* True when every dependency of @w completed; drops them then. */
+static bool work_deps_done(VgpuWork *w)
+{
+    VgpuDep *d = w->xdeps ? w->xdeps : w->deps;
+
+    for (unsigned i = 0; i < w->ndeps; i++) {
+        if (d[i].stream->done_seq < d[i].seq) {
+            return false;
+        }
+    }
+    work_drop_deps(w);
+    return true;
+}
+
+bool vgpu_stream_busy(const VgpuStream *s)
+{
+    return s->enq_seq != s->done_seq;
+}
+
+/**
+ * vgpu_work_enqueue - queue @w on its stream (stream order, legacy default
+ * stream semantics) and release what can run
+ *
+ * Work on the legacy default stream waits for all earlier work of the
+ * context's blocking streams, and work on a blocking stream waits for
+ * earlier default-stream work, as CUDA's legacy default stream does;
+ * CU_STREAM_NON_BLOCKING streams take part in neither.
+ */
+void vgpu_work_enqueue(VgpuServer *srv, VgpuWork *w)
+{
+    VgpuStream *s = w->stream;
+    VgpuCtx *ctx = w->ctx;
+    int err = 0;
+
+    (void)srv;
+    if (s == &ctx->def) {
+        for (VgpuStream *t = ctx->streams; t; t = t->next) {
+            if (!(t->flags & VGPU_CU_STREAM_NON_BLOCKING) && vgpu_stream_busy(t)) {
+                err |= vgpu_work_add_dep(w, t, t->enq_seq);
+            }
+        }
+    } else if (!(s->flags & VGPU_CU_STREAM_NON_BLOCKING) &&
+               vgpu_stream_busy(&ctx->def)) {
+        err |= vgpu_work_add_dep(w, &ctx->def, ctx->def.enq_seq);
+    }
+    if (err) {
+        /* cannot track the order: fail the item rather than reorder */
+        w->status = VGPU_S_OUT_OF_MEMORY;
+        w->cancelled = true;
+    }
+    s->enq_seq++;
+    w->next = NULL;
+    if (s->pend_tail) {
+        s->pend_tail->next = w;
+    } else {
+        s->pend_head = w;
+    }
+    s->pend_tail = w;
+    ctx->outstanding++;
+    ctx->tenant->outstanding++;
+    vgpu_ctx_kick(ctx);
+}
+
+static void released_append(VgpuStream *s, VgpuWork *w)
+{
+    w->next = NULL;
+    if (s->fl_tail) {
+        s->fl_tail->next = w;
+    } else {
+        s->fl_head = w;
+    }
+    s->fl_tail = w;
+}
+
+/*
+ * Finishes @w, the head of its stream's released list: counters, sticky and
+ * deferred errors, event state, the reply.  Frees @w.
+ */
+static void work_complete(VgpuServer *srv, VgpuWork *w)
+{
+    VgpuStream *s = w->stream;
+    VgpuCtx *ctx = w->ctx;
+    int st = w->status;
+
+    s->fl_head = w->next;
+    if (!s->fl_head) {
+        s->fl_tail = NULL;
+    }
+    if (w->kind == VGPU_WORK_EXEC && !w->cancelled) {
+        srv->inflight--;
+        vgpu_runq_completed(srv, w);
+        if (w->t_done > s->last_done_ns) {
+            s->last_done_ns = w->t_done;
+        }
+        if (st != VGPU_S_OK) {
+            if (vgpu_status_is_sticky(st)) {
+                if (!ctx->sticky) {
+                    ctx->sticky = st;
+                    VGPU_LOG_RL(VGPU_LOG_WARN,
+                                "tenant %s: context fault %d, context poisoned",
+                                ctx->tenant->name, st);
+                }
+            } else if (!w->reply && !ctx->deferred) {
+                ctx->deferred = st;
+            }
+        }
+    } else if (w->kind == VGPU_WORK_RECORD) {
+        VgpuEvent *e = w->event;
+        uint64_t ts = s->last_done_ns > w->t_release ? s->last_done_ns
+                                                     : w->t_release;
+
+        if (!w->cancelled) {
+            s->last_done_ns = ts;
+        }
+        if (e->gen == w->event_gen) {
+            e->done = true;
+            e->ts = ts;
+        }
+    }
+    if (w->cancelled && st == VGPU_S_OK) {
+        st = ctx->sticky ? ctx->sticky : VGPU_S_INVALID_CONTEXT;
+    }
+    s->done_seq++;
+    ctx->outstanding--;
+    ctx->tenant->outstanding--;
+    if (w->reply) {
+        vgpu_work_reply(srv, w, st);
+    }
+    vgpu_work_free(srv, w);
+}
+
+/* Completes host items and cancelled items at the head of @s, in order. */
+static bool stream_complete_heads(VgpuServer *srv, VgpuStream *s)
+{
+    bool progress = false;
+
+    while (s->fl_head &&
+           (s->fl_head->kind != VGPU_WORK_EXEC || s->fl_head->cancelled)) {
+        work_complete(srv, s->fl_head);
+        progress = true;
+    }
+    return progress;
+}
+
+/* Releases the pending head of @s while it can go; returns progress. */
+static bool stream_release(VgpuServer *srv, VgpuStream *s)
+{
+    VgpuCtx *ctx = s->ctx;
+    bool progress = false;
+
+    while (s->pend_head && !s->at_disp) {
+        VgpuWork *w = s->pend_head;
+        bool cancel = ctx->sticky || !ctx->tenant->conn || w->cancelled;
+
+        if (!cancel && w->ndeps && !work_deps_done(w)) {
+            break;
+        }
+        s->pend_head = w->next;
+        if (!s->pend_head) {
+            s->pend_tail = NULL;
+        }
+        progress = true;
+        if (cancel) {
+            w->cancelled = true;
+            released_append(s, w);
+        } else if (w->kind == VGPU_WORK_EXEC) {
+            s->at_disp = w;
+            vgpu_runq_ready(srv, w);
+        } else {
+            w->t_release = vgpu_now_ns();
+            released_append(s, w);
+        }
+        stream_complete_heads(srv, s);
+    }
+    return progress;
+}
+
+/**
+ * vgpu_work_submit - hand @w (released, picked by the run-queue policy) to
+ * the executor
+ */
+void vgpu_work_submit(VgpuServer *srv, VgpuWork *w)
+{
+    VgpuStream *s = w->stream;
+    int st;
+
+    s->at_disp = NULL;
+    released_append(s, w);
+    srv->inflight++;
+    w->xi.stream = s->es;
+    st = srv->ops->submit(w->ctx->ec, &w->xi);
+    if (st != VGPU_S_OK) {
+        /* complete through the normal path so order is kept */
+        w->xi.done(&w->xi, st, 0);
+    }
+    /* the next head of this stream may go to the run queue now */
+    stream_release(srv, s);
+}
+
+static VgpuStream *ctx_next_stream(VgpuCtx *ctx, VgpuStream *s)
+{
+    return s == &ctx->def ? ctx->streams : s->next;
+}
+
+/**
+ * vgpu_ctx_kick - release and complete what can go on every stream of
+ * @ctx, until nothing moves
+ *
+ * Cancellation (a poisoned context, a departed client) also pulls the
+ * context's items back out of the run queue.
+ */
+void vgpu_ctx_kick(VgpuCtx *ctx)
+{
+    VgpuServer *srv = ctx->tenant->srv;
+    bool progress;
+
+    if ((ctx->sticky || !ctx->tenant->conn)) {
+        VgpuWork *w = vgpu_runq_remove_ctx(srv, ctx);
+
+        while (w) {
+            VgpuWork *n = w->qnext;
+
+            w->stream->at_disp = NULL;
+            w->cancelled = true;
+            released_append(w->stream, w);
+            w = n;
+        }
+    }
+    do {
+        progress = false;
+        for (VgpuStream *s = &ctx->def, *n; s; s = n) {
+            n = ctx_next_stream(ctx, s);
+            progress |= stream_release(srv, s);
+            progress |= stream_complete_heads(srv, s);
+        }
+    } while (progress);
+}
+
+/**
+ * vgpu_ctx_cancel_pending - drop work of @ctx that has not reached the
+ * executor; it completes, in stream order, without running
+ *
+ * Context: the connection is gone or the context is poisoned, which is
+ * what makes the release path cancel instead of run.
+ */
+void vgpu_ctx_cancel_pending(VgpuCtx *ctx, int status)
+{
+    (void)status;
+    vgpu_ctx_kick(ctx);
+    vgpu_ctx_check_waiters(ctx);
+}
+
+/* Executor threads: record the result and wake the loop thread. */
+static void work_done_cb(VgpuExecItem *xi, int status, uint64_t gpu_ns)
+{
+    VgpuWork *w = container_of(xi, VgpuWork, xi);
+    VgpuServer *srv = xi->opaque;
+    bool wake = false;
+
+    w->status = status;
+    w->gpu_ns = gpu_ns;
+    w->t_done = vgpu_now_ns();
+    w->qnext = NULL;
+    pthread_mutex_lock(&srv->cq_lock);
+    if (srv->cq_tail) {
+        srv->cq_tail->qnext = w;
+    } else {
+        srv->cq_head = w;
+    }
+    srv->cq_tail = w;
+    if (!srv->cq_signalled) {
+        srv->cq_signalled = true;
+        wake = true;
+    }
+    pthread_mutex_unlock(&srv->cq_lock);
+    if (wake) {
+        uint64_t one = 1;
+
+        /* eventfd writes only fail on counter overflow; nothing to do */
+        if (write(srv->evfd, &one, sizeof(one)) < 0) {
+            vgpu_debug("eventfd write: %s", strerror(errno));
+        }
+    }
+}
+
+/**
+ * vgpu_completions_drain - process every completion executor threads
+ * queued: complete items in stream order, release what waited on them,
+ * answer waiters
+ */
+void vgpu_completions_drain(VgpuServer *srv)
+{
+    uint64_t cnt;
+    VgpuWork *w;
+
+    /* clear the eventfd before taking the list: a push after the take
+     * then finds cq_signalled false and writes again */
+    if (read(srv->evfd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN) {
+        vgpu_debug("eventfd read: %s", strerror(errno));
+    }
+    pthread_mutex_lock(&srv->cq_lock);
+    w = srv->cq_head;
+    srv->cq_head = srv->cq_tail = NULL;
+    srv->cq_signalled = false;
+    pthread_mutex_unlock(&srv->cq_lock);
+
+    while (w) {
+        VgpuWork *next = w->qnext;
+        VgpuCtx *ctx = w->ctx;
+        VgpuStream *s = w->stream;
+
+        if (s->fl_head != w) {
+            /* executors complete in submission order per stream */
+            vgpu_error("executor completed out of stream order");
+            VgpuWork **pp = &s->fl_head, *prev = NULL;
+
+            while (*pp && *pp != w) {
+                prev = *pp;
+                pp = &(*pp)->next;
+            }
+            if (*pp) {
+                *pp = w->next;
+                if (s->fl_tail == w) {
+                    s->fl_tail = prev;
+                }
+                w->next = s->fl_head;
+                s->fl_head = w;
+                if (!s->fl_tail) {
+                    s->fl_tail = w;
+                }
+            }
+        }
+        work_complete(srv, w);
+        stream_complete_heads(srv, s);
+        /* items of several contexts interleave; kick each as it comes */
+        vgpu_ctx_kick(ctx);
+        vgpu_ctx_check_waiters(ctx);
+        w = next;
+    }
+    vgpu_runq_pump(srv);
+}
+
+/* ---- waiters ------------------------------------------------------------ */
+
+void vgpu_ctx_add_waiter(VgpuCtx *ctx, VgpuWaiter *w)
+{
+    VgpuWaiter **pp = &ctx->waiters;
+
+    while (*pp) {
+        pp = &(*pp)->next;
+    }
+    w->next = NULL;
+    *pp = w;
+}
+
+static bool waiter_ready(VgpuCtx *ctx, const VgpuWaiter *w)
+{
+    switch (w->kind) {
+    case VGPU_WAIT_CTX_IDLE:
+        return ctx->outstanding == 0;
+    case VGPU_WAIT_STREAM:
+        return w->stream->done_seq >= w->seq;
+    }
+    return false;
+}
+
+/**
+ * vgpu_ctx_check_waiters - run the waiters of @ctx whose condition holds
+ *
+ * A waiter marked frees_ctx (CTX_DESTROY, a departed client) frees the
+ * context; nothing touches @ctx after it ran.  Waiters are freed here.
+ */
+void vgpu_ctx_check_waiters(VgpuCtx *ctx)
+{
+    bool again = true;
+
+    while (again && ctx->waiters) {
+        VgpuWaiter **pp;
+
+        again = false;
+        for (pp = &ctx->waiters; *pp; pp = &(*pp)->next) {
+            VgpuWaiter *w = *pp;
+
+            if (waiter_ready(ctx, w)) {
+                *pp = w->next;
+                if (w->frees_ctx) {
+                    w->fn(ctx, w);
+                    free(w);
+                    return;
+                }
+                w->fn(ctx, w);
+                if (w->stream) {
+                    vgpu_stream_put(w->stream);
+                }
+                free(w);
+                again = true;
+                break;
+            }
+        }
+    }
+}

@@ -1,0 +1,659 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * tenant.c - tenants, contexts and the objects they own: handle tables with
+ * opaque typed ids, device-allocation tables for range checks, memory
+ * accounting, and object lifetimes.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/types.h>
+
+#include "log.h"
+#include "vgpud.h"
+
+/* ---- handle tables ------------------------------------------------------ */
+
+#define H_KIND_SHIFT 56
+#define H_TAG_SHIFT 40
+#define H_GEN_SHIFT 24
+#define H_IDX_MASK 0xffffffu
+
+void vgpu_handles_init(VgpuHandleTable *t, uint16_t tag, uint32_t limit)
+{
+    memset(t, 0, sizeof(*t));
+    t->tag = tag;
+    t->free_head = UINT32_MAX;
+    t->limit = limit && limit <= H_IDX_MASK + 1 ? limit : VGPU_HANDLE_LIMIT;
+}
+
+void vgpu_handles_fini(VgpuHandleTable *t)
+{
+    free(t->slots);
+    t->slots = NULL;
+    t->n = t->cap = t->used = 0;
+}
+
+/**
+ * vgpu_handle_alloc - mint an id for @obj
+ * @t: the tenant's table
+ * @kind: VGPU_H_*
+ * @obj: the object, non-NULL
+ * @id: out, the new id (never 0)
+ *
+ * Returns VGPU_S_OK, or VGPU_S_OUT_OF_MEMORY when the tenant's limit is hit.
+ */
+int vgpu_handle_alloc(VgpuHandleTable *t, int kind, void *obj, uint64_t *id)
+{
+    uint32_t idx;
+    VgpuHandleSlot *s;
+
+    if (t->free_head != UINT32_MAX) {
+        idx = t->free_head;
+        t->free_head = t->slots[idx].next_free;
+    } else {
+        if (t->n >= t->limit) {
+            return VGPU_S_OUT_OF_MEMORY;
+        }
+        if (t->n == t->cap) {
+            uint32_t ncap = t->cap ? t->cap * 2 : 64;
+            VgpuHandleSlot *ns = realloc(t->slots, ncap * sizeof(*ns));
+
+            if (!ns) {
+                return VGPU_S_OUT_OF_MEMORY;
+            }
+            t->slots = ns;
+            t->cap = ncap;
+        }
+        idx = t->n++;
+        t->slots[idx].gen = 1;
+    }
+    s = &t->slots[idx];
+    s->obj = obj;
+    s->kind = (uint8_t)kind;
+    s->next_free = UINT32_MAX;
+    t->used++;
+    *id = ((uint64_t)kind << H_KIND_SHIFT) | ((uint64_t)t->tag << H_TAG_SHIFT) |
+          ((uint64_t)s->gen << H_GEN_SHIFT) | idx;
+    return VGPU_S_OK;
+}
+
+/**
+ * vgpu_handle_get - resolve @id to an object of @kind
+ *
+ * Returns the object, or NULL when @id is malformed, of another kind, of
+ * another tenant, or stale.
+ */
+void *vgpu_handle_get(const VgpuHandleTable *t, uint64_t id, int kind)
+{
+    uint32_t idx = id & H_IDX_MASK;
+    const VgpuHandleSlot *s;
+
+    if ((int)(id >> H_KIND_SHIFT) != kind ||
+        (uint16_t)(id >> H_TAG_SHIFT) != t->tag || idx >= t->n) {
+        return NULL;
+    }
+    s = &t->slots[idx];
+    if (!s->obj || s->kind != kind ||
+        s->gen != (uint16_t)(id >> H_GEN_SHIFT)) {
+        return NULL;
+    }
+    return s->obj;
+}
+
+void vgpu_handle_free(VgpuHandleTable *t, uint64_t id)
+{
+    uint32_t idx = id & H_IDX_MASK;
+    VgpuHandleSlot *s;
+
+    if (idx >= t->n) {
+        return;
+    }
+    s = &t->slots[idx];
+    if (!s->obj || s->gen != (uint16_t)(id >> H_GEN_SHIFT)) {
+        return;
+    }
+    s->obj = NULL;
+    s->kind = 0;
+    /* generation 0 is never minted, so skip it on wrap */
+    s->gen = (uint16_t)(s->gen + 1) ? (uint16_t)(s->gen + 1) : 1;
+    s->next_free = t->free_head;
+    t->free_head = idx;
+    t->used--;
+}
+
+/* ---- allocation tables -------------------------------------------------- */
+
+/* Index of the last entry with base <= @ptr, or -1. */
+static ssize_t allocs_floor(const VgpuAllocTable *t, uint64_t ptr)
+{
+    ssize_t lo = 0, hi = (ssize_t)t->n - 1, r = -1;
+
+    while (lo <= hi) {
+        ssize_t mid = lo + (hi - lo) / 2;
+
+        if (t->v[mid].base <= ptr) {
+            r = mid;
+            lo = mid + 1;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    return r;
+}
+
+int vgpu_allocs_insert(VgpuAllocTable *t, const VgpuAlloc *a)
+{
+    ssize_t i = allocs_floor(t, a->base);
+    size_t pos = (size_t)(i + 1);
+
+    if (a->size == 0 || a->base + a->size < a->base) {
+        return VGPU_S_INVALID_VALUE;
+    }
+    /* executors never hand out overlapping ranges; refuse if one did */
+    if (i >= 0 && t->v[i].base + t->v[i].size > a->base) {
+        return VGPU_S_INVALID_VALUE;
+    }
+    if (pos < t->n && a->base + a->size > t->v[pos].base) {
+        return VGPU_S_INVALID_VALUE;
+    }
+    if (t->n == t->cap) {
+        size_t ncap = t->cap ? t->cap * 2 : 16;
+        VgpuAlloc *nv = realloc(t->v, ncap * sizeof(*nv));
+
+        if (!nv) {
+            return VGPU_S_OUT_OF_MEMORY;
+        }
+        t->v = nv;
+        t->cap = ncap;
+    }
+    memmove(&t->v[pos + 1], &t->v[pos], (t->n - pos) * sizeof(*t->v));
+    t->v[pos] = *a;
+    t->n++;
+    return VGPU_S_OK;
+}
+
+const VgpuAlloc *vgpu_allocs_find(const VgpuAllocTable *t, uint64_t base)
+{
+    ssize_t i = allocs_floor(t, base);
+
+    return i >= 0 && t->v[i].base == base ? &t->v[i] : NULL;
+}
+
+bool vgpu_allocs_remove(VgpuAllocTable *t, uint64_t base, VgpuAlloc *out)
+{
+    ssize_t i = allocs_floor(t, base);
+
+    if (i < 0 || t->v[i].base != base) {
+        return false;
+    }
+    if (out) {
+        *out = t->v[i];
+    }
+    memmove(&t->v[i], &t->v[i + 1], (t->n - (size_t)i - 1) * sizeof(*t->v));
+    t->n--;
+    return true;
+}
+
+/**
+ * vgpu_allocs_check - is [@ptr, @ptr + @size) inside one allocation?
+ *
+ * A zero-length range is valid anywhere inside or at the end of an
+ * allocation; ranges that wrap around are never valid.
+ */
+bool vgpu_allocs_check(const VgpuAllocTable *t, uint64_t ptr, uint64_t size)
+{
+    ssize_t i;
+
+    if (ptr + size < ptr) {
+        return false;
+    }
+    i = allocs_floor(t, ptr);
+    if (i < 0) {
+        return false;
+    }
+    return ptr + size <= t->v[i].base + t->v[i].size &&
+           (size || ptr <= t->v[i].base + t->v[i].size);
+}
+
+void vgpu_allocs_fini(VgpuAllocTable *t)
+{
+    free(t->v);
+    t->v = NULL;
+    t->n = t->cap = 0;
+}
+
+/* ---- tenants ------------------------------------------------------------ */
+
+/**
+ * vgpu_tenant_new - create a tenant (one local client or one VM)
+ * @srv: the server
+ * @name: shown by the admin socket
+ *
+ * Returns the tenant, or NULL when out of memory.
+ */
+VgpuTenant *vgpu_tenant_new(VgpuServer *srv, const char *name)
+{
+    VgpuTenant *t = calloc(1, sizeof(*t));
+    uint64_t id;
+
+    if (!t) {
+        return NULL;
+    }
+    id = ++srv->next_tenant_id;
+    t->id = id;
+    t->srv = srv;
+    t->weight = 1;
+    snprintf(t->name, sizeof(t->name), "%s", name);
+    /* tag 0 is skipped so an id is never all-zero in its tag */
+    vgpu_handles_init(&t->handles, (uint16_t)(id % 0xffff + 1), 0);
+    t->next = srv->tenants;
+    srv->tenants = t;
+    if (srv->policy->tenant_add) {
+        srv->policy->tenant_add(srv->policy_data, t);
+    }
+    return t;
+}
+
+static void tenant_free(VgpuTenant *t)
+{
+    VgpuServer *srv = t->srv;
+    VgpuTenant **pp;
+
+    for (pp = &srv->tenants; *pp; pp = &(*pp)->next) {
+        if (*pp == t) {
+            *pp = t->next;
+            break;
+        }
+    }
+    if (srv->policy->tenant_remove) {
+        srv->policy->tenant_remove(srv->policy_data, t);
+    }
+    /* regions are the only tenant-level objects; contexts are gone */
+    for (uint32_t i = 0; i < t->handles.n; i++) {
+        VgpuHandleSlot *s = &t->handles.slots[i];
+
+        if (s->obj && s->kind == VGPU_H_REGION) {
+            VgpuRegion *r = s->obj;
+
+            s->obj = NULL;
+            vgpu_region_put(r);
+        }
+    }
+    vgpu_handles_fini(&t->handles);
+    vgpu_debug("tenant %" PRIu64 " freed", t->id);
+    free(t);
+}
+
+/* Frees @t once its client is gone and its last context was destroyed. */
+void vgpu_tenant_maybe_free(VgpuTenant *t)
+{
+    if (!t->conn && !t->ctxs) {
+        tenant_free(t);
+    }
+}
+
+static void ctx_destroyed_silently(VgpuCtx *ctx, VgpuWaiter *w)
+{
+    (void)w;
+    vgpu_ctx_free(ctx);
+}
+
+/**
+ * vgpu_tenant_disconnect - the client went away
+ *
+ * Work not yet handed to the executor is dropped; each context is freed
+ * once its in-flight work completed; the tenant follows its last context.
+ */
+void vgpu_tenant_disconnect(VgpuTenant *t)
+{
+    VgpuCtx *ctx, *next;
+
+    t->conn = NULL;
+    for (ctx = t->ctxs; ctx; ctx = next) {
+        next = ctx->next;
+        if (!ctx->dying) {
+            VgpuWaiter *w = calloc(1, sizeof(*w));
+
+            vgpu_ctx_cancel_pending(ctx, VGPU_S_INVALID_CONTEXT);
+            if (!w) {
+                /* cannot wait without memory: leak rather than free live */
+                vgpu_error("out of memory tearing down a context");
+                continue;
+            }
+            w->kind = VGPU_WAIT_CTX_IDLE;
+            w->fn = ctx_destroyed_silently;
+            vgpu_ctx_destroy_begin(ctx, w);
+        } else {
+            vgpu_ctx_cancel_pending(ctx, VGPU_S_INVALID_CONTEXT);
+        }
+    }
+    vgpu_tenant_maybe_free(t);
+}
+
+/* ---- contexts ----------------------------------------------------------- */
+
+/**
+ * vgpu_ctx_create - create a context of tenant @t with its executor context
+ *
+ * Returns VGPU_S_OK with *@out set, or the executor's / an allocation error.
+ */
+int vgpu_ctx_create(VgpuTenant *t, VgpuCtx **out)
+{
+    VgpuServer *srv = t->srv;
+    VgpuCtx *ctx;
+    VgpuExecCtxHooks hooks;
+    int st;
+
+    ctx = calloc(1, sizeof(*ctx));
+    if (!ctx) {
+        return VGPU_S_OUT_OF_MEMORY;
+    }
+    st = vgpu_handle_alloc(&t->handles, VGPU_H_CTX, ctx, &ctx->id);
+    if (st) {
+        free(ctx);
+        return st;
+    }
+    ctx->tenant = t;
+    ctx->def.ctx = ctx;
+    ctx->def.refs = 1;
+    pthread_mutex_init(&ctx->out_lock, NULL);
+    hooks.opaque = ctx;
+    hooks.print = vgpu_ctx_print;
+    st = srv->ops->ctx_create(srv->exec, &hooks, &ctx->ec);
+    if (st) {
+        vgpu_handle_free(&t->handles, ctx->id);
+        pthread_mutex_destroy(&ctx->out_lock);
+        free(ctx);
+        return st;
+    }
+    ctx->next = t->ctxs;
+    t->ctxs = ctx;
+    t->nctx++;
+    *out = ctx;
+    return VGPU_S_OK;
+}
+
+/* Removes every id that names @ctx or an object of it. */
+static void ctx_drop_handles(VgpuCtx *ctx)
+{
+    VgpuTenant *t = ctx->tenant;
+
+    for (uint32_t i = 0; i < t->handles.n; i++) {
+        VgpuHandleSlot *s = &t->handles.slots[i];
+        uint64_t id;
+        VgpuCtx *owner = NULL;
+
+        if (!s->obj) {
+            continue;
+        }
+        switch (s->kind) {
+        case VGPU_H_CTX:
+            owner = s->obj;
+            break;
+        case VGPU_H_STREAM:
+            owner = ((VgpuStream *)s->obj)->ctx;
+            break;
+        case VGPU_H_EVENT:
+            owner = ((VgpuEvent *)s->obj)->ctx;
+            break;
+        case VGPU_H_MODULE:
+            owner = ((VgpuModule *)s->obj)->ctx;
+            break;
+        case VGPU_H_FUNC:
+            owner = ((VgpuFunc *)s->obj)->module->ctx;
+            break;
+        default:
+            break;
+        }
+        if (owner != ctx) {
+            continue;
+        }
+        id = ((uint64_t)s->kind << H_KIND_SHIFT) |
+             ((uint64_t)t->handles.tag << H_TAG_SHIFT) |
+             ((uint64_t)s->gen << H_GEN_SHIFT) | i;
+        if (s->kind == VGPU_H_EVENT) {
+            VgpuEvent *e = s->obj;
+
+            vgpu_handle_free(&t->handles, id);
+            vgpu_event_put(e);
+        } else if (s->kind == VGPU_H_STREAM) {
+            VgpuStream *st = s->obj;
+
+            vgpu_handle_free(&t->handles, id);
+            st->destroyed = true;
+            vgpu_stream_put(st);
+        } else {
+            vgpu_handle_free(&t->handles, id);
+        }
+    }
+}
+
+/**
+ * vgpu_ctx_destroy_begin - stop accepting work for @ctx and free it once
+ * its outstanding work completed; @w (CTX_IDLE) runs then and must end in
+ * vgpu_ctx_free().
+ */
+void vgpu_ctx_destroy_begin(VgpuCtx *ctx, VgpuWaiter *w)
+{
+    ctx->dying = true;
+    ctx_drop_handles(ctx);
+    w->kind = VGPU_WAIT_CTX_IDLE;
+    w->frees_ctx = true;
+    vgpu_ctx_add_waiter(ctx, w);
+}
+
+/**
+ * vgpu_ctx_free - free an idle context and everything it owns
+ *
+ * Context: ctx->outstanding == 0; the executor context is destroyed here.
+ */
+void vgpu_ctx_free(VgpuCtx *ctx)
+{
+    VgpuTenant *t = ctx->tenant;
+    VgpuServer *srv = t->srv;
+    VgpuCtx **pp;
+
+    if (!ctx->dying) {
+        ctx->dying = true;
+        ctx_drop_handles(ctx);
+    }
+    /* remaining waiters (other than the running one) are dropped */
+    while (ctx->waiters) {
+        VgpuWaiter *w = ctx->waiters;
+
+        ctx->waiters = w->next;
+        if (w->stream) {
+            vgpu_stream_put(w->stream);
+        }
+        free(w);
+    }
+    while (ctx->modules) {
+        VgpuModule *m = ctx->modules;
+
+        ctx->modules = m->next;
+        vgpu_module_free(m);
+    }
+    /* streams still linked are destroyed ones waiting on references */
+    while (ctx->streams) {
+        VgpuStream *s = ctx->streams;
+
+        ctx->streams = s->next;
+        if (s->es) {
+            srv->ops->stream_destroy(s->es);
+        }
+        free(s);
+    }
+    for (size_t i = 0; i < ctx->allocs.n; i++) {
+        if (!ctx->allocs.v[i].global) {
+            srv->ops->mem_free(ctx->ec, ctx->allocs.v[i].base);
+            t->mem_used -= ctx->allocs.v[i].size;
+            t->nallocs--;
+        }
+    }
+    vgpu_allocs_fini(&ctx->allocs);
+    srv->ops->ctx_destroy(ctx->ec);
+    for (pp = &t->ctxs; *pp; pp = &(*pp)->next) {
+        if (*pp == ctx) {
+            *pp = ctx->next;
+            break;
+        }
+    }
+    t->nctx--;
+    pthread_mutex_destroy(&ctx->out_lock);
+    free(ctx->out);
+    free(ctx);
+    vgpu_tenant_maybe_free(t);
+}
+
+/**
+ * vgpu_ctx_print - executor hook: kernel printf text of @opaque's context
+ *
+ * Context: any thread.  Text beyond VGPU_OUTPUT_MAX unread bytes is dropped,
+ * like a full device printf FIFO.
+ */
+void vgpu_ctx_print(void *opaque, const char *text, size_t len)
+{
+    VgpuCtx *ctx = opaque;
+
+    pthread_mutex_lock(&ctx->out_lock);
+    if (ctx->out_len + len > VGPU_OUTPUT_MAX) {
+        ctx->out_dropped = true;
+        len = VGPU_OUTPUT_MAX - ctx->out_len;
+    }
+    if (len) {
+        char *n = realloc(ctx->out, ctx->out_len + len);
+
+        if (n) {
+            memcpy(n + ctx->out_len, text, len);
+            ctx->out = n;
+            ctx->out_len += len;
+        }
+    }
+    pthread_mutex_unlock(&ctx->out_lock);
+}
+
+/* ---- streams, events, modules, regions ---------------------------------- */
+
+/**
+ * vgpu_stream_new - create a stream of @ctx (executor stream included)
+ * @status: out, the reason when NULL is returned
+ */
+VgpuStream *vgpu_stream_new(VgpuCtx *ctx, uint32_t flags, int32_t prio,
+                            int *status)
+{
+    VgpuServer *srv = ctx->tenant->srv;
+    VgpuStream *s = calloc(1, sizeof(*s));
+    int st;
+
+    if (!s) {
+        *status = VGPU_S_OUT_OF_MEMORY;
+        return NULL;
+    }
+    st = vgpu_handle_alloc(&ctx->tenant->handles, VGPU_H_STREAM, s, &s->id);
+    if (st) {
+        free(s);
+        *status = st;
+        return NULL;
+    }
+    st = srv->ops->stream_create(ctx->ec, &s->es);
+    if (st) {
+        vgpu_handle_free(&ctx->tenant->handles, s->id);
+        free(s);
+        *status = st;
+        return NULL;
+    }
+    s->ctx = ctx;
+    s->flags = flags;
+    s->priority = prio;
+    s->refs = 1;
+    s->next = ctx->streams;
+    ctx->streams = s;
+    *status = VGPU_S_OK;
+    return s;
+}
+
+/*
+ * Drops one reference.  Work items hold one each, so a stream is freed
+ * once its handle is gone and its work completed; the default stream lives
+ * with its context.
+ */
+void vgpu_stream_put(VgpuStream *s)
+{
+    VgpuCtx *ctx = s->ctx;
+    VgpuStream **pp;
+
+    if (--s->refs > 0 || s == &ctx->def) {
+        return;
+    }
+    for (pp = &ctx->streams; *pp; pp = &(*pp)->next) {
+        if (*pp == s) {
+            *pp = s->next;
+            break;
+        }
+    }
+    if (s->es) {
+        ctx->tenant->srv->ops->stream_destroy(s->es);
+    }
+    free(s);
+}
+
+void vgpu_event_put(VgpuEvent *e)
+{
+    if (--e->refs > 0) {
+        return;
+    }
+    if (e->rec_stream) {
+        vgpu_stream_put(e->rec_stream);
+    }
+    free(e);
+}
+
+void vgpu_region_put(VgpuRegion *r)
+{
+    if (--r->refs > 0) {
+        return;
+    }
+    munmap(r->base, r->size);
+    free(r);
+}
+
+/* Frees a module, its functions and its globals' range entries. */
+void vgpu_module_free(VgpuModule *m)
+{
+    VgpuCtx *ctx = m->ctx;
+    VgpuServer *srv = ctx->tenant->srv;
+
+    while (m->funcs) {
+        VgpuFunc *f = m->funcs;
+
+        m->funcs = f->next;
+        free(f->params);
+        free(f->name);
+        free(f);
+    }
+    for (size_t i = 0; i < ctx->allocs.n;) {
+        if (ctx->allocs.v[i].global && ctx->allocs.v[i].module == m) {
+            vgpu_allocs_remove(&ctx->allocs, ctx->allocs.v[i].base, NULL);
+        } else {
+            i++;
+        }
+    }
+    srv->ops->module_unload(m->em);
+    free(m);
+}
+
+void vgpu_ctx_unlink_module(VgpuCtx *ctx, VgpuModule *m)
+{
+    VgpuModule **pp;
+
+    for (pp = &ctx->modules; *pp; pp = &(*pp)->next) {
+        if (*pp == m) {
+            *pp = m->next;
+            return;
+        }
+    }
+}

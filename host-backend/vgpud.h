@@ -1,0 +1,510 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vgpud.h - vgpud's private types: tenants, contexts, handles, streams,
+ * work items, decoded requests and the transport interface.
+ *
+ * Threading: everything here belongs to the event-loop thread, except the
+ * fields of VgpuWork that an executor thread writes before it pushes the
+ * item onto the completion queue (status, gpu_ns, t_done) and the output
+ * buffer of a context (VgpuCtx.out_lock).
+ */
+#ifndef VGPUD_H
+#define VGPUD_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#include "exec.h"
+#include "vgpu_virtio.h"
+
+#define VGPUD_VERSION "0.1"
+
+#define container_of(ptr, type, member) \
+    ((type *)((char *)(ptr) - offsetof(type, member)))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+typedef struct VgpuServer VgpuServer;
+typedef struct VgpuTenant VgpuTenant;
+typedef struct VgpuCtx VgpuCtx;
+typedef struct VgpuStream VgpuStream;
+typedef struct VgpuEvent VgpuEvent;
+typedef struct VgpuModule VgpuModule;
+typedef struct VgpuFunc VgpuFunc;
+typedef struct VgpuRegion VgpuRegion;
+typedef struct VgpuWork VgpuWork;
+typedef struct VgpuConn VgpuConn;
+typedef struct VgpuWaiter VgpuWaiter;
+
+/* ---- handles (tenant.c) ------------------------------------------------ */
+
+/* Kinds of object an id can name; part of the id, so kinds never mix. */
+enum {
+    VGPU_H_CTX = 1,
+    VGPU_H_STREAM,
+    VGPU_H_EVENT,
+    VGPU_H_MODULE,
+    VGPU_H_FUNC,
+    VGPU_H_REGION,
+};
+
+typedef struct VgpuHandleSlot {
+    void *obj;          /* NULL: free */
+    uint32_t next_free;
+    uint16_t gen;       /* bumped on free so stale ids stop resolving */
+    uint8_t kind;
+} VgpuHandleSlot;
+
+/*
+ * Per-tenant handle table.  An id packs kind (bits 63..56), the tenant's
+ * tag (55..40), the slot's generation (39..24) and the slot index (23..0):
+ * ids of another tenant, another kind, or a freed object do not resolve.
+ */
+typedef struct VgpuHandleTable {
+    VgpuHandleSlot *slots;
+    uint32_t n, cap, used, limit;
+    uint32_t free_head;     /* UINT32_MAX: none */
+    uint16_t tag;
+} VgpuHandleTable;
+
+#define VGPU_HANDLE_LIMIT (1u << 20)
+
+void vgpu_handles_init(VgpuHandleTable *t, uint16_t tag, uint32_t limit);
+void vgpu_handles_fini(VgpuHandleTable *t);
+int vgpu_handle_alloc(VgpuHandleTable *t, int kind, void *obj, uint64_t *id);
+void *vgpu_handle_get(const VgpuHandleTable *t, uint64_t id, int kind);
+void vgpu_handle_free(VgpuHandleTable *t, uint64_t id);
+
+/* ---- device allocations (tenant.c) -------------------------------------- */
+
+typedef struct VgpuAlloc {
+    uint64_t base, size;
+    bool global;        /* a module global: not freeable by MEM_FREE */
+    VgpuModule *module; /* owner of a global */
+} VgpuAlloc;
+
+/* Sorted by base, non-overlapping: device-range checks are a bsearch. */
+typedef struct VgpuAllocTable {
+    VgpuAlloc *v;
+    size_t n, cap;
+} VgpuAllocTable;
+
+int vgpu_allocs_insert(VgpuAllocTable *t, const VgpuAlloc *a);
+bool vgpu_allocs_remove(VgpuAllocTable *t, uint64_t base, VgpuAlloc *out);
+const VgpuAlloc *vgpu_allocs_find(const VgpuAllocTable *t, uint64_t base);
+bool vgpu_allocs_check(const VgpuAllocTable *t, uint64_t ptr, uint64_t size);
+void vgpu_allocs_fini(VgpuAllocTable *t);
+
+/* ---- objects ------------------------------------------------------------ */
+
+/* Engine classes the dispatcher keeps apart (scheduler.md). */
+typedef enum VgpuEngine {
+    VGPU_ENGINE_COMPUTE,
+    VGPU_ENGINE_COPY_H2D,
+    VGPU_ENGINE_COPY_D2H,
+    VGPU_ENGINE_NR,
+} VgpuEngine;
+
+struct VgpuRegion {
+    uint64_t id;
+    VgpuTenant *tenant;
+    void *base;
+    uint64_t size;
+    int refs;           /* handle + work items copying from/to it */
+};
+
+struct VgpuModule {
+    uint64_t id;
+    VgpuCtx *ctx;
+    VgpuExecModule *em;
+    VgpuFunc *funcs;    /* functions got from it, by name */
+    VgpuModule *next;   /* ctx->modules */
+};
+
+struct VgpuFunc {
+    uint64_t id;
+    VgpuModule *module;
+    VgpuExecFunc *ef;
+    char *name;
+    uint32_t nparams, param_bytes;
+    VgpuParamInfo *params;
+    int32_t attrs[VGPU_NUM_FUNC_ATTRS];
+    VgpuFunc *next;
+};
+
+struct VgpuStream {
+    uint64_t id;            /* 0 for the default stream */
+    VgpuCtx *ctx;
+    VgpuExecStream *es;     /* NULL: the executor's default stream */
+    uint32_t flags;         /* CU_STREAM_* */
+    int32_t priority;
+    int refs;               /* handle, events, dependencies, waiters */
+    bool destroyed;         /* STREAM_DESTROY seen; freed once idle */
+    /*
+     * Work not yet released (FIFO), the one item waiting at the dispatcher,
+     * and released items in order.  Items complete in stream order, so
+     * done_seq counts a prefix of the enq_seq items.
+     */
+    VgpuWork *pend_head, *pend_tail;
+    VgpuWork *at_disp;
+    VgpuWork *fl_head, *fl_tail;
+    uint64_t enq_seq, done_seq;
+    uint64_t last_done_ns;
+    VgpuStream *next;       /* ctx->streams */
+};
+
+#define VGPU_CU_STREAM_NON_BLOCKING 0x1u
+#define VGPU_CU_EVENT_DISABLE_TIMING 0x2u
+#define VGPU_CU_EVENT_FLAGS_ALL 0x7u
+
+struct VgpuEvent {
+    uint64_t id;
+    VgpuCtx *ctx;
+    uint32_t flags;
+    uint32_t gen;           /* bumped per record; older records are stale */
+    bool recorded, done;
+    uint64_t ts;            /* completion time, CLOCK_MONOTONIC ns */
+    VgpuStream *rec_stream; /* holds a stream reference while set */
+    uint64_t rec_seq;
+    int refs;               /* handle + pending EVENT_RECORD items */
+};
+
+struct VgpuCtx {
+    uint64_t id;
+    VgpuTenant *tenant;
+    VgpuExecCtx *ec;
+    VgpuStream def;             /* the legacy default stream */
+    VgpuStream *streams;        /* created streams */
+    VgpuModule *modules;
+    VgpuAllocTable allocs;
+    VgpuWaiter *waiters;
+    uint64_t outstanding;       /* items enqueued, not completed */
+    int sticky;                 /* execution fault: poisons the ctx */
+    int deferred;               /* error of a NO_REPLY command */
+    bool dying;
+    /* kernel printf text: appended by executor threads */
+    pthread_mutex_t out_lock;
+    char *out;
+    size_t out_len;
+    bool out_dropped;
+    VgpuCtx *next;              /* tenant->ctxs */
+};
+
+#define VGPU_OUTPUT_MAX (1u << 20)
+
+struct VgpuTenant {
+    uint64_t id;
+    char name[64];
+    VgpuServer *srv;
+    VgpuConn *conn;             /* NULL once the client went away */
+    VgpuHandleTable handles;
+    VgpuCtx *ctxs;
+    unsigned nctx;
+    unsigned weight;            /* scheduler share; 1 by default */
+    uint64_t mem_used, mem_quota;   /* quota 0: none */
+    uint64_t nallocs;
+    uint64_t outstanding;
+    uint64_t errors;            /* requests answered with an error */
+    uint64_t requests;
+    VgpuTenant *next;           /* srv->tenants */
+};
+
+/* ---- work items (stream.c) ---------------------------------------------- */
+
+typedef enum VgpuWorkKind {
+    VGPU_WORK_EXEC,         /* goes to the executor */
+    VGPU_WORK_RECORD,       /* EVENT_RECORD: completes in stream order */
+    VGPU_WORK_WAIT,         /* STREAM_WAIT_EVENT: a gate, no work */
+    VGPU_WORK_SYNC,         /* STREAM_SYNC: replies in stream order */
+} VgpuWorkKind;
+
+typedef struct VgpuDep {
+    VgpuStream *stream;     /* holds a reference */
+    uint64_t seq;           /* satisfied when stream->done_seq >= seq */
+} VgpuDep;
+
+#define VGPU_WORK_INLINE_PARAMS 128
+#define VGPU_WORK_DEPS 2
+
+struct VgpuWork {
+    VgpuExecItem xi;
+    VgpuWork *next;         /* stream pending/released list, freelist */
+    VgpuWork *qnext;        /* completion queue, dispatcher queues */
+    VgpuCtx *ctx;
+    VgpuStream *stream;
+    uint8_t kind;           /* VgpuWorkKind */
+    uint8_t engine;         /* VgpuEngine */
+    bool reply;             /* answer on completion */
+    bool cancelled;         /* never ran: connection closed or ctx poisoned */
+    uint32_t cmd;
+    uint64_t seq;
+    int status;
+    uint64_t gpu_ns;
+    uint64_t t_done;        /* CLOCK_MONOTONIC ns when it finished */
+    uint64_t t_release;
+    uint16_t ndeps;
+    VgpuDep deps[VGPU_WORK_DEPS];
+    VgpuDep *xdeps;         /* more than VGPU_WORK_DEPS: heap */
+    VgpuEvent *event;       /* RECORD (holds a reference) */
+    uint32_t event_gen;
+    VgpuRegion *region;     /* copy from/to a region (holds a reference) */
+    void *buf;              /* owned: inline copy data, large params */
+    struct iovec iov;
+    struct iovec *iovs;     /* scatter-gather from a transport; owned */
+    void (*release_host)(void *opaque);  /* transport resources of the copy */
+    void *release_opaque;
+    uint8_t params[VGPU_WORK_INLINE_PARAMS];
+};
+
+/* ---- dispatcher seam (runq.c) ------------------------------------------- */
+
+/*
+ * Policy that decides which ready item goes to the executor next.  The
+ * stream layer hands it at most one item per stream (the stream's head),
+ * so a policy only ever reorders items of different streams; stream order
+ * holds whatever it decides.
+ */
+typedef struct VgpuRunqPolicy {
+    const char *name;
+    void *(*create)(VgpuServer *srv);
+    void (*destroy)(void *p);
+    /* @w is ready: w->ctx->tenant, w->engine say whose and which engine. */
+    void (*enqueue)(void *p, VgpuWork *w);
+    /* Next item to submit, or NULL to hold everything until a completion. */
+    VgpuWork *(*pick)(void *p);
+    /* @w (submitted earlier) finished; w->gpu_ns is its measured cost. */
+    void (*completed)(void *p, VgpuWork *w);
+    /* Remove and return every queued item of @ctx (linked through qnext). */
+    VgpuWork *(*remove_ctx)(void *p, VgpuCtx *ctx);
+    /* Tenant lifecycle, so a policy can keep per-tenant state. */
+    void (*tenant_add)(void *p, VgpuTenant *t);
+    void (*tenant_remove)(void *p, VgpuTenant *t);
+} VgpuRunqPolicy;
+
+extern const VgpuRunqPolicy vgpu_runq_fifo;
+
+void vgpu_runq_init(VgpuServer *srv, const VgpuRunqPolicy *policy);
+void vgpu_runq_fini(VgpuServer *srv);
+void vgpu_runq_ready(VgpuServer *srv, VgpuWork *w);
+void vgpu_runq_completed(VgpuServer *srv, VgpuWork *w);
+void vgpu_runq_pump(VgpuServer *srv);
+VgpuWork *vgpu_runq_remove_ctx(VgpuServer *srv, VgpuCtx *ctx);
+
+/* ---- waiters ------------------------------------------------------------ */
+
+typedef enum VgpuWaitKind {
+    VGPU_WAIT_CTX_IDLE,     /* ctx->outstanding == 0 */
+    VGPU_WAIT_STREAM,       /* stream->done_seq >= seq */
+} VgpuWaitKind;
+
+struct VgpuWaiter {
+    VgpuWaitKind kind;
+    VgpuStream *stream;     /* STREAM: holds a reference */
+    uint64_t seq;
+    bool frees_ctx;         /* fn frees the context */
+    void (*fn)(VgpuCtx *ctx, VgpuWaiter *w);
+    uint32_t cmd;
+    uint64_t req_seq;
+    uint64_t arg;
+    void *ptr;
+    VgpuWaiter *next;
+};
+
+/* ---- decoded requests (decode.c) ---------------------------------------- */
+
+/*
+ * Host side of a copy after translation: iovecs into memory vgpud may
+ * touch, and what keeps that memory alive until the copy completed.
+ */
+typedef struct VgpuHostMem {
+    struct iovec iov1;          /* the common one-piece case */
+    struct iovec *iovs;         /* NULL: iov1; else owned by this struct */
+    unsigned iovcnt;
+    VgpuRegion *region;         /* region reference, or NULL */
+    bool is_inline;
+    const void *inline_data;    /* HTOD INLINE: in the request buffer */
+    void (*release)(void *opaque);  /* transport's own resources */
+    void *release_opaque;
+} VgpuHostMem;
+
+typedef struct VgpuReq {
+    uint32_t cmd, flags;
+    uint64_t seq, ctx_id, stream_id;
+    VgpuCtx *ctx;               /* resolved when the command names one */
+    VgpuStream *stream;         /* resolved stream (ctx->def for 0) */
+    int fd;                     /* REGION_REGISTER: taken from transport */
+    union {
+        struct { uint64_t size; } alloc;
+        struct { uint64_t dptr; } free;
+        struct { uint64_t dptr, size; VgpuHostMem host; } copy;
+        struct { uint64_t dst, src, size; } dtod;
+        struct { uint64_t dptr, count; uint32_t value, elem; } memset;
+        struct { uint64_t size; } region_reg;
+        struct { VgpuRegion *region; uint64_t id; } region_unreg;
+        struct { uint32_t kind; const void *image; uint64_t size; } load;
+        struct { VgpuModule *module; } module;
+        struct { VgpuModule *module; const char *name; } symbol;
+        struct {
+            VgpuFunc *func;
+            uint32_t grid[3], block[3], shared;
+            const void *params;
+            uint32_t param_bytes;
+        } launch;
+        struct { uint32_t flags; int32_t priority; } create;
+        struct { VgpuEvent *event; } event;
+        struct { VgpuEvent *start, *end; } elapsed;
+    } u;
+} VgpuReq;
+
+/*
+ * Transport interface.  A connection belongs to one tenant; decode and
+ * dispatch reach the client only through these operations, so a second
+ * transport (vhost-user) plugs in by supplying its own.
+ */
+typedef struct VgpuConnOps {
+    /*
+     * Translate @nsg guest scatter-gather entries (as they came in the
+     * request) covering @size bytes into host iovecs, bounds-checked against
+     * the client's memory; @to_host: the device writes them.  NULL: the
+     * transport has no scatter-gather (VGPU_S_INVALID_VALUE).
+     */
+    int (*map_sg)(VgpuConn *c, const struct vgpu_sg_entry *sg, uint32_t nsg,
+                  uint64_t size, bool to_host, VgpuHostMem *out);
+    /* Take the file descriptor that travelled with the current request. */
+    int (*take_fd)(VgpuConn *c);
+    /* Queue one reply: @hdr (with len set) and @len bytes, then @data. */
+    void (*reply)(VgpuConn *c, const void *msg, size_t len,
+                  const void *data, size_t dlen);
+} VgpuConnOps;
+
+struct VgpuConn {
+    const VgpuConnOps *ops;
+    VgpuTenant *tenant;
+};
+
+/* ---- server ------------------------------------------------------------- */
+
+typedef struct VgpuOptions {
+    const char *socket_path;
+    const char *admin_path;
+    const char *backend;
+    int fd;
+    unsigned threads;
+} VgpuOptions;
+
+struct VgpuServer {
+    const VgpuExecOps *ops;
+    VgpuExec *exec;
+    VgpuDeviceInfo info;
+    int epfd;
+    int evfd;                   /* executor completions */
+    /* completion queue: executor threads push, loop thread drains */
+    pthread_mutex_t cq_lock;
+    VgpuWork *cq_head, *cq_tail;
+    bool cq_signalled;
+    VgpuWork *free_work;        /* freelist, loop thread only */
+    size_t nfree_work;
+    VgpuTenant *tenants;
+    uint64_t next_tenant_id;
+    const VgpuRunqPolicy *policy;
+    void *policy_data;
+    uint64_t inflight;          /* submitted to the executor */
+    struct VgpuLocal *local;
+    struct VgpuAdmin *admin;
+};
+
+static inline uint64_t vgpu_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static inline bool vgpu_status_is_sticky(int s)
+{
+    switch (s) {
+    case VGPU_S_ILLEGAL_ADDRESS:
+    case VGPU_S_LAUNCH_TIMEOUT:
+    case VGPU_S_LAUNCH_FAILED:
+    case VGPU_S_ASSERT:
+    case VGPU_S_ILLEGAL_INSTRUCTION:
+    case VGPU_S_MISALIGNED_ADDRESS:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* tenant.c */
+VgpuTenant *vgpu_tenant_new(VgpuServer *srv, const char *name);
+void vgpu_tenant_disconnect(VgpuTenant *t);
+void vgpu_tenant_maybe_free(VgpuTenant *t);
+int vgpu_ctx_create(VgpuTenant *t, VgpuCtx **out);
+void vgpu_ctx_destroy_begin(VgpuCtx *ctx, VgpuWaiter *w);
+void vgpu_ctx_free(VgpuCtx *ctx);
+void vgpu_ctx_print(void *opaque, const char *text, size_t len);
+VgpuStream *vgpu_stream_new(VgpuCtx *ctx, uint32_t flags, int32_t prio,
+                            int *status);
+void vgpu_stream_put(VgpuStream *s);
+void vgpu_event_put(VgpuEvent *e);
+void vgpu_region_put(VgpuRegion *r);
+void vgpu_module_free(VgpuModule *m);
+void vgpu_ctx_unlink_module(VgpuCtx *ctx, VgpuModule *m);
+
+/* stream.c */
+VgpuWork *vgpu_work_new(VgpuServer *srv, VgpuCtx *ctx, VgpuStream *s,
+                        VgpuWorkKind kind);
+void vgpu_work_free(VgpuServer *srv, VgpuWork *w);
+void vgpu_work_enqueue(VgpuServer *srv, VgpuWork *w);
+int vgpu_work_add_dep(VgpuWork *w, VgpuStream *s, uint64_t seq);
+void vgpu_work_submit(VgpuServer *srv, VgpuWork *w);
+void vgpu_completions_drain(VgpuServer *srv);
+void vgpu_ctx_kick(VgpuCtx *ctx);
+void vgpu_ctx_cancel_pending(VgpuCtx *ctx, int status);
+void vgpu_ctx_add_waiter(VgpuCtx *ctx, VgpuWaiter *w);
+void vgpu_ctx_check_waiters(VgpuCtx *ctx);
+bool vgpu_stream_busy(const VgpuStream *s);
+
+/* decode.c */
+size_t vgpu_cmd_fixed_size(uint32_t cmd);
+bool vgpu_cmd_is_async(uint32_t cmd, const void *buf, size_t len);
+int vgpu_decode(VgpuConn *c, const void *buf, size_t len, VgpuReq *req);
+void vgpu_req_release(VgpuReq *req);
+void vgpu_hostmem_release(VgpuHostMem *h);
+
+/* dispatch.c */
+void vgpu_handle_request(VgpuConn *c, const void *buf, size_t len);
+void vgpu_reply_status(VgpuConn *c, VgpuCtx *ctx, uint64_t seq, int status);
+void vgpu_reply(VgpuConn *c, VgpuCtx *ctx, struct vgpu_resp_hdr *hdr,
+                size_t len, int status, uint64_t seq,
+                const void *data, size_t dlen);
+void vgpu_work_reply(VgpuServer *srv, VgpuWork *w, int status);
+int vgpu_ctx_take_error(VgpuCtx *ctx);
+
+/* admin.c */
+int vgpu_admin_open(VgpuServer *srv, const char *path);
+void vgpu_admin_close(VgpuServer *srv);
+void vgpu_admin_event(VgpuServer *srv, void *tag, uint32_t events);
+char *vgpu_admin_list_json(VgpuServer *srv);
+
+/* local.c */
+int vgpu_unix_listen(const char *path);
+int vgpu_local_open(VgpuServer *srv, const char *path, int fd);
+void vgpu_local_close(VgpuServer *srv);
+void vgpu_local_event(VgpuServer *srv, void *tag, uint32_t events);
+void vgpu_local_flush(VgpuServer *srv);
+
+/* epoll tags: the first member of every object registered with epoll */
+typedef enum VgpuPollKind {
+    VGPU_POLL_LOCAL_LISTEN,
+    VGPU_POLL_LOCAL_CONN,
+    VGPU_POLL_ADMIN_LISTEN,
+    VGPU_POLL_ADMIN_CONN,
+    VGPU_POLL_EVENTFD,
+} VgpuPollKind;
+
+#endif /* VGPUD_H */
