@@ -1,0 +1,109 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Runs inside the test guest (busybox sh): the module checks, the kselftest
+# programs, the samples, and a kernel-log check, as TAP lines that the
+# host's tests/guest/run.sh renumbers.  Each program has a time limit so a
+# hang fails instead of stalling the VM.
+#
+# Environment (kernel command line or caller): VGPU_GUEST_TIMEOUT seconds
+# per program [300].
+
+limit=${VGPU_GUEST_TIMEOUT:-300}
+dev=/dev/vgpu0
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $*"; }
+skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+
+echo "# guest kernel $(uname -r)"
+if [ -d /sys/module/vgpu_virtio ]; then
+    ok "vgpu_virtio.ko is loaded"
+else
+    not_ok "vgpu_virtio.ko is loaded"
+fi
+
+have_dev=0
+if [ -c $dev ]; then
+    have_dev=1
+    ok "$dev exists"
+else
+    skip "$dev exists" "no vgpu-virtio device in this VM"
+fi
+
+# kselftest programs print their own TAP (ok N name); each line is passed
+# on with the program's name, and a program that dies without reporting a
+# failure counts as one.
+for t in /tests/bin/*; do
+    [ -x "$t" ] || continue
+    name=${t##*/}
+    timeout "$limit" "$t" >/tmp/"$name".out 2>&1
+    rc=$?
+    failed=0
+    while IFS= read -r line; do
+        case $line in
+        "not ok "*)
+            failed=1
+            rest=${line#not ok }
+            not_ok "$name: ${rest#* }" ;;
+        "ok "*)
+            rest=${line#ok }
+            rest=${rest#* }
+            case $rest in
+            *"# SKIP"*) skip "$name: ${rest%% # SKIP*}" "${rest#*# SKIP }" ;;
+            *) ok "$name: $rest" ;;
+            esac ;;
+        "#"*)
+            echo "$line" ;;
+        esac
+    done </tmp/"$name".out
+    if [ $rc -eq 4 ] && ! grep -q '^ok ' /tmp/"$name".out; then
+        # KSFT_SKIP: the whole program had nothing to test.
+        reason=$(sed -n 's/^1\.\.0 # SKIP //p; s/^ok .*# SKIP //p' \
+            /tmp/"$name".out | head -n1)
+        skip "$name" "${reason:-skipped}"
+    elif [ $rc -ne 0 ] && [ $failed -eq 0 ]; then
+        not_ok "$name exited with status $rc"
+    fi
+done
+
+for s in /samples/*; do
+    [ -x "$s" ] || continue
+    name=${s##*/}
+    if [ $have_dev -eq 0 ]; then
+        skip "sample $name" "no vgpu-virtio device in this VM"
+        continue
+    fi
+    timeout "$limit" "$s" >/tmp/"$name".out 2>&1
+    rc=$?
+    sed 's/^/# /' /tmp/"$name".out | tail -n 20
+    if [ $rc -eq 0 ]; then
+        ok "sample $name"
+    else
+        not_ok "sample $name (exit status $rc)"
+    fi
+done
+
+if command -v vgpu-smi >/dev/null 2>&1 && [ $have_dev -eq 1 ]; then
+    if vgpu-smi >/tmp/smi.out 2>&1; then
+        ok "vgpu-smi"
+    else
+        not_ok "vgpu-smi"
+    fi
+    sed 's/^/# /' /tmp/smi.out
+fi
+
+# Unloading exercises remove() with the device present (no file open).
+if rmmod vgpu_virtio; then
+    ok "vgpu_virtio.ko unloads"
+else
+    not_ok "vgpu_virtio.ko unloads"
+fi
+
+# Anything the kernel complained about is a failure of the driver.
+if dmesg | grep -v 'module verification failed' | grep -E 'WARNING:|BUG:|Oops|Call Trace|general protection|refcount_t:|list_(add|del) corruption|vgpu.*(error|failed)' >/tmp/dmesg.bad; then
+    not_ok "kernel log is clean"
+    sed 's/^/# dmesg: /' /tmp/dmesg.bad | head -n 40
+else
+    ok "kernel log is clean"
+fi
+echo "1..$n"
