@@ -115,7 +115,6 @@ static const struct err_desc errors[] = {
 	E(ERROR_INVALID_RESOURCE_TYPE, "one or more resources passed in are not valid resource types for the operation"),
 	E(ERROR_INVALID_RESOURCE_CONFIGURATION, "one or more resources are insufficient or non-applicable for the operation"),
 	E(ERROR_KEY_ROTATION, "an error happened during the key rotation sequence"),
-	E(ERROR_STREAM_DETACHED, "the stream was detached and can no longer be used"),
 	E(ERROR_UNKNOWN, "unknown error"),
 };
 #undef E
