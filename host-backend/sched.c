@@ -78,7 +78,7 @@ typedef struct Class {
     Heap ready;
     Heap thr;
     VgpuSchedItem *fl_head, *fl_tail;   /* in flight, dispatch order */
-    uint64_t inflight_pred;         /* sum of cost_ns in flight */
+    uint64_t inflight_pred;         /* sum of win_ns in flight */
     uint64_t busy_since;            /* the oldest in-flight item began */
     double ns_per_byte;
 } Class;
@@ -234,24 +234,42 @@ static PredSlot *pred_find(const VgpuSched *s, uint64_t owner, uint64_t key,
     return empty ? empty : &s->pred[h];
 }
 
-uint64_t vgpu_sched_predict(const VgpuSched *s, int tenant, VgpuSchedClass cls,
-                            const VgpuSchedItem *it)
+/*
+ * Which model predicts @it: the caller's number; the tenant's history for
+ * the item's key (key 0 stands for all of the tenant's items without key
+ * or byte count); or bytes over the class bandwidth.  @unseen: the key has
+ * no history yet.
+ */
+static uint64_t predict(const VgpuSched *s, int tenant, VgpuSchedClass cls,
+                        const VgpuSchedItem *it, bool *unseen)
 {
     double ns;
 
+    *unseen = false;
     if (it->predicted_ns) {
         return it->predicted_ns;
     }
-    if (it->key && tenant >= 0 && (unsigned)tenant < s->p.max_tenants) {
-        PredSlot *ps = pred_find(s, pred_owner(s, tenant), it->key, false);
-
-        ns = ps ? ps->ns : (double)s->p.unseen_kernel_ns;
-    } else if (it->bytes && (unsigned)cls < NCLS) {
+    if (!it->key && it->bytes) {
         ns = (double)it->bytes * s->c[cls].ns_per_byte;
     } else {
-        ns = (double)s->p.unseen_kernel_ns;
+        PredSlot *ps = pred_find(s, pred_owner(s, tenant), it->key, false);
+
+        *unseen = !ps;
+        ns = ps ? ps->ns : (double)s->p.unseen_kernel_ns;
     }
     return ns < 1.0 ? 1 : (uint64_t)(ns + 0.5);
+}
+
+uint64_t vgpu_sched_predict(const VgpuSched *s, int tenant, VgpuSchedClass cls,
+                            const VgpuSchedItem *it)
+{
+    bool unseen;
+
+    if (tenant < 0 || (unsigned)tenant >= s->p.max_tenants ||
+        (unsigned)cls >= NCLS) {
+        return s->p.unseen_kernel_ns;
+    }
+    return predict(s, tenant, cls, it, &unseen);
 }
 
 static void pred_learn(VgpuSched *s, const VgpuSchedItem *it, uint64_t ns)
@@ -261,7 +279,12 @@ static void pred_learn(VgpuSched *s, const VgpuSchedItem *it, uint64_t ns)
     if (it->predicted_ns) {
         return;
     }
-    if (it->key) {
+    if (!it->key && it->bytes) {
+        Class *c = &s->c[it->cls];
+
+        c->ns_per_byte += a * ((double)ns / (double)it->bytes -
+                               c->ns_per_byte);
+    } else {
         uint64_t owner = pred_owner(s, it->tenant);
         PredSlot *ps = pred_find(s, owner, it->key, true);
 
@@ -272,11 +295,6 @@ static void pred_learn(VgpuSched *s, const VgpuSchedItem *it, uint64_t ns)
         } else {
             ps->ns += a * ((double)ns - ps->ns);
         }
-    } else if (it->bytes) {
-        Class *c = &s->c[it->cls];
-
-        c->ns_per_byte += a * ((double)ns / (double)it->bytes -
-                               c->ns_per_byte);
     }
 }
 
@@ -285,7 +303,8 @@ static void pred_learn(VgpuSched *s, const VgpuSchedItem *it, uint64_t ns)
 void vgpu_sched_params_default(VgpuSchedParams *p)
 {
     memset(p, 0, sizeof(*p));
-    p->window_ns = 2000000;
+    p->window_ns = 1000000;
+    p->lead_ns = 250000;
     p->debt_max_ns = 100000000;
     p->unseen_kernel_ns = 20000;
     p->bytes_per_sec[VGPU_SCHED_COMPUTE] = 200000000000ull;
@@ -322,7 +341,8 @@ VgpuSched *vgpu_sched_new(const VgpuSchedParams *params)
     } else {
         vgpu_sched_params_default(&p);
     }
-    if (!p.window_ns || !p.chunk_bytes || !p.unseen_kernel_ns ||
+    if (!p.window_ns || p.lead_ns > p.window_ns || !p.chunk_bytes ||
+        !p.unseen_kernel_ns ||
         !p.max_tenants || p.max_tenants > VGPU_SCHED_MAX_TENANTS ||
         !p.predictor_slots ||
         (p.predictor_slots & (p.predictor_slots - 1)) ||
@@ -394,12 +414,21 @@ static void tag_head(VgpuSched *s, int id, VgpuSchedClass e)
     Tenant *t = &s->t[id];
     TClass *tc = &t->c[e];
     VgpuSchedItem *it = tc->qhead;
+    bool unseen;
     double st;
 
     if (!it || it->tagged) {
         return;
     }
-    it->cost_ns = vgpu_sched_predict(s, id, e, it);
+    it->cost_ns = predict(s, id, e, it, &unseen);
+    /*
+     * A kernel never seen may be long: it is tagged as short, but takes the
+     * whole window, so that a batch of them cannot be committed at once.
+     */
+    it->win_ns = it->cost_ns;
+    if (unseen && it->win_ns < s->p.window_ns) {
+        it->win_ns = s->p.window_ns;
+    }
     st = tc->finish > s->c[e].vclock ? tc->finish : s->c[e].vclock;
     it->start_tag = st;
     tc->finish = st + (double)it->cost_ns / t->weight;
@@ -613,7 +642,7 @@ int vgpu_sched_enqueue(VgpuSched *s, int id, VgpuSchedClass e,
  */
 static uint64_t backlog(const Class *c, uint64_t now, uint64_t *slack)
 {
-    uint64_t first = c->fl_head->cost_ns;
+    uint64_t first = c->fl_head->win_ns;
     uint64_t ran = now > c->busy_since ? now - c->busy_since : 0;
 
     if (ran > first) {
@@ -681,14 +710,21 @@ VgpuSchedItem *vgpu_sched_pick(VgpuSched *s, VgpuSchedClass e, uint64_t now,
             }
         }
 
+        /*
+         * Room: the item fits in the window, or at most lead_ns of work is
+         * ahead of it (a long item queues behind that little, and is
+         * handed over before the engine runs dry).
+         */
         if (c->fl_head) {
             uint64_t slack, b = backlog(c, now, &slack);
-            uint64_t need = b + min_u64(it->cost_ns, W);
+            uint64_t room = it->win_ns < W ? W - it->win_ns : 0;
 
-            if (need > W) {
-                need -= W;
-                if (need <= slack) {
-                    *retry_at = now + need;
+            if (room < s->p.lead_ns) {
+                room = s->p.lead_ns;
+            }
+            if (b > room) {
+                if (b - room <= slack) {
+                    *retry_at = now + (b - room);
                 }
                 break;
             }
@@ -713,7 +749,7 @@ VgpuSchedItem *vgpu_sched_pick(VgpuSched *s, VgpuSchedClass e, uint64_t now,
             c->busy_since = now;
         }
         c->fl_tail = it;
-        c->inflight_pred += it->cost_ns;
+        c->inflight_pred += it->win_ns;
         if (t->cap > 0.0) {
             tc->tokens -= (double)it->cost_ns;
         }
@@ -773,7 +809,7 @@ int vgpu_sched_complete(VgpuSched *s, VgpuSchedItem *it, uint64_t measured_ns,
     }
     it->next = it->prev = NULL;
     it->state = ITEM_FREE;
-    c->inflight_pred -= it->cost_ns;
+    c->inflight_pred -= it->win_ns;
     /* The next item in dispatch order starts when this one ended. */
     c->busy_since = now;
     tc->in_flight--;

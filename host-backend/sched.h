@@ -49,8 +49,13 @@ typedef enum VgpuSchedClass {
  * @window_ns: dispatch window per engine class, in predicted GPU time:
  *     an item is dispatched when the work already handed to the engine
  *     (predicted, minus what has predictably been executed) plus the item
- *     fits.  An item longer than the window is dispatched only when the
- *     engine is predicted to be idle, so it runs alone.  Default 2 ms.
+ *     fits.  It bounds how long a newly ready item of a tenant waits
+ *     behind work already committed.  Default 1 ms.
+ * @lead_ns: an item that does not fit (longer than the window minus the
+ *     backlog) is still dispatched once at most this much predicted work
+ *     is ahead of it, so that the engine does not run dry while the
+ *     dispatch travels; nothing else joins it then.  At most window_ns.
+ *     Default 250 us.
  * @debt_max_ns: L_max of the debt clamp: after a completion a tenant's
  *     finish tag may lead the class clock by at most
  *     max(L_max, that item's measured cost) / weight.  Default 100 ms.
@@ -69,6 +74,7 @@ typedef enum VgpuSchedClass {
  */
 typedef struct VgpuSchedParams {
     uint64_t window_ns;
+    uint64_t lead_ns;
     uint64_t debt_max_ns;
     uint64_t unseen_kernel_ns;
     uint64_t bytes_per_sec[VGPU_SCHED_NR_CLASSES];
@@ -89,7 +95,10 @@ typedef struct VgpuSchedParams {
  *     function, grid and block; per tenant, so ids may collide across
  *     tenants);
  * @bytes: byte count, predicted from the class bandwidth (copies, memsets).
- * An item with none of the three is predicted as an unseen kernel.
+ * An item with none of the three is predicted from the history of the
+ * tenant's other such items (as if its key were 0).  A key without
+ * history is predicted at unseen_kernel_ns, and its item takes the whole
+ * window while in flight.
  *
  * Everything else is owned by the scheduler from enqueue until
  * vgpu_sched_complete() (or until a tenant removal hands it back), and may
@@ -104,6 +113,7 @@ typedef struct VgpuSchedItem {
     int tenant;
     VgpuSchedClass cls;
     uint64_t cost_ns;           /* prediction charged at dispatch */
+    uint64_t win_ns;            /* its space in the dispatch window */
     double start_tag;           /* S of the item, in virtual ns */
     uint64_t enqueue_ns;
     uint64_t dispatch_ns;
@@ -153,7 +163,7 @@ void vgpu_sched_params_default(VgpuSchedParams *p);
  * @p: parameters, or NULL for the defaults; copied.
  *
  * Returns: the scheduler, or NULL when a parameter is out of range (zero
- * window, zero chunk, max_tenants 0 or above VGPU_SCHED_MAX_TENANTS,
+ * window, lead above the window, zero chunk, max_tenants 0 or above VGPU_SCHED_MAX_TENANTS,
  * predictor_slots not a power of two, alpha outside (0, 1], a zero
  * bandwidth) or memory is short.  All memory is allocated here.
  */

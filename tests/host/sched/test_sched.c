@@ -634,12 +634,18 @@ TEST(unseen_kernel_is_predicted_short_then_learnt)
 
 TEST(window_bounds_predicted_work_in_flight_and_says_when_to_retry)
 {
-    VgpuSched *s = vgpu_sched_new(NULL);
+    VgpuSchedParams p;
+    VgpuSched *s;
     static Pool pa;
     VgpuSchedItem *x, *y;
     uint64_t retry;
-    int a = vgpu_sched_tenant_add(s, 1, 0);
+    int a;
 
+    vgpu_sched_params_default(&p);
+    p.window_ns = 2 * MS;
+    p.lead_ns = 0;
+    s = vgpu_sched_new(&p);
+    a = vgpu_sched_tenant_add(s, 1, 0);
     pa.used = 0;
     for (int k = 0; k < 4; k++) {
         vgpu_sched_enqueue(s, a, VGPU_SCHED_COMPUTE, pool_item(&pa, 800 * US),
@@ -852,6 +858,9 @@ TEST(bad_scheduler_parameters_are_refused)
     CHECK(vgpu_sched_new(&p) == NULL);
     vgpu_sched_params_default(&p);
     p.max_tenants = 0;
+    CHECK(vgpu_sched_new(&p) == NULL);
+    vgpu_sched_params_default(&p);
+    p.lead_ns = p.window_ns + 1;
     CHECK(vgpu_sched_new(&p) == NULL);
     vgpu_sched_params_default(&p);
     s = vgpu_sched_new(&p);
