@@ -32,6 +32,9 @@ static const int feature_bits[] = {
     VIRTIO_F_NOTIFY_ON_EMPTY,
     VIRTIO_RING_F_INDIRECT_DESC,
     VIRTIO_RING_F_EVENT_IDX,
+    VIRTIO_F_RING_PACKED,
+    VIRTIO_F_IOMMU_PLATFORM,
+    VIRTIO_F_RING_RESET,
     VGPU_F_SG_INDIRECT,
     VGPU_F_NO_REPLY,
     VGPU_F_PRINTF,
@@ -76,7 +79,7 @@ static void vu_vgpu_get_config(VirtIODevice *vdev, uint8_t *config)
     memcpy(config, &s->config, sizeof(s->config));
 }
 
-/* The backend announced new config contents (VHOST_USER_SLAVE_CONFIG_CHANGE). */
+/* The backend announced new config contents (SLAVE_CONFIG_CHANGE_MSG). */
 static int vu_vgpu_config_notifier(struct vhost_dev *dev)
 {
     VGpuVirtio *s = VGPU_VIRTIO(dev->vdev);

@@ -6,6 +6,8 @@
 
 CONFIG_Q35=y
 CONFIG_VIRTIO_PCI=y
+# pcie-root-port: libvirt puts every PCIe device behind one (hotplug).
+CONFIG_PCIE_PORT=y
 CONFIG_VIRTIO_SERIAL=y
 CONFIG_VIRTIO_BLK=y
 CONFIG_VIRTIO_RNG=y
