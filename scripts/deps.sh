@@ -20,9 +20,12 @@ USAGE
 host_pkgs=(build-essential pkg-config clang libclang-rt-14-dev llvm
            libzstd-dev zstd python3 shellcheck)
 
-# QEMU from Debian's source package, built with the vgpu-virtio overlay.
-qemu_pkgs=(dpkg-dev quilt ninja-build meson python3-venv flex bison
-           libglib2.0-dev libpixman-1-dev libfdt-dev zlib1g-dev
+# QEMU from Debian's source package, built with the vgpu-virtio overlay
+# (scripts/build-qemu.sh): apt-get source and dpkg-source (dpkg-dev, xz-utils),
+# patch for the overlay series (quilt to refresh it), meson/ninja and the
+# libraries QEMU 7.2's system emulator requires; firmware at run time.
+qemu_pkgs=(dpkg-dev xz-utils patch quilt ninja-build meson python3 pkg-config
+           flex bison libglib2.0-dev libpixman-1-dev libfdt-dev zlib1g-dev
            seabios qemu-system-data)
 
 # Guest image: kernel and headers are fetched by build-guest-image.sh.
