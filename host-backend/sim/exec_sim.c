@@ -1,0 +1,973 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * exec_sim.c - the sim executor's ops table: device description, contexts,
+ * device memory, modules, streams and the engine threads that run items.
+ *
+ * Each stream (a context's default stream included) has one engine thread
+ * that runs its items in order; launches fan out over the launch worker
+ * pool inside sim_launch_run().  A context's allocation table is guarded by
+ * a rwlock: running items hold it shared, so mem_free and module placement
+ * (which hold it exclusively) never pull memory from under a kernel.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "sim.h"
+
+#define SIM_DEFAULT_MEM (4ull << 30)
+#define SIM_DEFAULT_BUDGET (1ull << 36)
+#define SIM_MAX_SHARED (64u * 1024)
+#define SIM_MMAP_THRESHOLD (256u * 1024)
+
+struct VgpuExec {
+    VgpuExecConfig cfg;
+    unsigned threads;
+    uint64_t total_mem;
+    _Atomic uint64_t used_mem;
+    pthread_mutex_t lock;       /* protects next_addr */
+    uint64_t next_addr;
+};
+
+typedef struct CtxAlloc {
+    SimAlloc a;
+    bool module_owned;
+    bool mmapped;
+} CtxAlloc;
+
+struct VgpuExecStream {
+    VgpuExecCtx *ctx;
+    pthread_mutex_t lock;       /* protects the queue, busy, stop */
+    pthread_cond_t cond;        /* work arrived / stop */
+    pthread_cond_t idle;        /* queue drained */
+    VgpuExecItem **q;
+    size_t qhead, qlen, qcap;
+    bool busy, stop;
+    pthread_t thr;
+    bool is_default;
+    VgpuExecStream *next;       /* in ctx's list (under ctx->lock) */
+};
+
+struct VgpuExecCtx {
+    VgpuExec *exec;
+    VgpuExecCtxHooks hooks;
+    pthread_rwlock_t mem_lock;  /* allocs: readers = running items */
+    CtxAlloc *allocs;           /* sorted by base */
+    SimAlloc *view;             /* same order, what kernels see */
+    size_t nallocs, capallocs;
+    pthread_mutex_t lock;       /* stream list */
+    VgpuExecStream *def;
+    VgpuExecStream *streams;
+};
+
+struct VgpuExecFunc {
+    VgpuExecModule *mod;
+    int index;
+};
+
+struct VgpuExecModule {
+    VgpuExecCtx *ctx;
+    SimProgram *prog;
+    VgpuExecFunc *funcs;
+    _Atomic int refs;           /* owner + in-flight launches */
+};
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+    return (v + a - 1) / a * a;
+}
+
+static unsigned host_cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    return n > 0 ? (unsigned)n : 1;
+}
+
+/* ---- device ------------------------------------------------------------ */
+
+static int sim_init(const VgpuExecConfig *cfg, VgpuExec **out, char *err,
+                    size_t errlen)
+{
+    VgpuExec *e = calloc(1, sizeof(*e));
+
+    if (!e) {
+        snprintf(err, errlen, "out of memory");
+        return VGPU_S_OUT_OF_MEMORY;
+    }
+    if (cfg) {
+        e->cfg = *cfg;
+    }
+    e->threads = e->cfg.threads ? e->cfg.threads : host_cores();
+    if (e->threads > 256) {
+        e->threads = 256;
+    }
+    if (!e->cfg.insn_budget) {
+        e->cfg.insn_budget = SIM_DEFAULT_BUDGET;
+    }
+    e->total_mem = SIM_DEFAULT_MEM;
+    {
+        const char *m = getenv("VGPU_SIM_MEM_MB");
+        if (m && atoll(m) > 0) {
+            e->total_mem = (uint64_t)atoll(m) << 20;
+        }
+    }
+    e->next_addr = SIM_GLOBAL_BASE + 0x200000;
+    pthread_mutex_init(&e->lock, NULL);
+    *out = e;
+    return VGPU_S_OK;
+}
+
+static void sim_fini(VgpuExec *e)
+{
+    if (e) {
+        pthread_mutex_destroy(&e->lock);
+        free(e);
+    }
+}
+
+/* CUdevice_attribute values (NVIDIA cuda.h) for an sm_75-class device. */
+static void fill_attrs(const VgpuExec *e, int32_t *a)
+{
+    int32_t sms = (int32_t)e->threads;
+
+    a[1] = 1024;            /* MAX_THREADS_PER_BLOCK */
+    a[2] = 1024;            /* MAX_BLOCK_DIM_X */
+    a[3] = 1024;            /* MAX_BLOCK_DIM_Y */
+    a[4] = 64;              /* MAX_BLOCK_DIM_Z */
+    a[5] = 2147483647;      /* MAX_GRID_DIM_X */
+    a[6] = 65535;           /* MAX_GRID_DIM_Y */
+    a[7] = 65535;           /* MAX_GRID_DIM_Z */
+    a[8] = 49152;           /* MAX_SHARED_MEMORY_PER_BLOCK */
+    a[9] = 65536;           /* TOTAL_CONSTANT_MEMORY */
+    a[10] = 32;             /* WARP_SIZE */
+    a[11] = 2147483647;     /* MAX_PITCH */
+    a[12] = 65536;          /* MAX_REGISTERS_PER_BLOCK */
+    a[13] = 1000000;        /* CLOCK_RATE (kHz) */
+    a[14] = 512;            /* TEXTURE_ALIGNMENT */
+    a[15] = 1;              /* GPU_OVERLAP */
+    a[16] = sms;            /* MULTIPROCESSOR_COUNT */
+    a[17] = 0;              /* KERNEL_EXEC_TIMEOUT */
+    a[18] = 0;              /* INTEGRATED */
+    a[19] = 1;              /* CAN_MAP_HOST_MEMORY */
+    a[20] = 0;              /* COMPUTE_MODE default */
+    a[21] = 131072;         /* MAXIMUM_TEXTURE1D_WIDTH */
+    a[22] = 131072;
+    a[23] = 65536;
+    a[24] = 16384;
+    a[25] = 16384;
+    a[26] = 16384;
+    a[27] = 32768;
+    a[28] = 32768;
+    a[29] = 2048;
+    a[30] = 512;            /* SURFACE_ALIGNMENT */
+    a[31] = 1;              /* CONCURRENT_KERNELS */
+    a[32] = 0;              /* ECC_ENABLED */
+    a[33] = 0;              /* PCI_BUS_ID */
+    a[34] = 0;              /* PCI_DEVICE_ID */
+    a[35] = 0;              /* TCC_DRIVER */
+    a[36] = 5001000;        /* MEMORY_CLOCK_RATE (kHz) */
+    a[37] = 256;            /* GLOBAL_MEMORY_BUS_WIDTH */
+    a[38] = 4194304;        /* L2_CACHE_SIZE */
+    a[39] = 1024;           /* MAX_THREADS_PER_MULTIPROCESSOR */
+    a[40] = 2;              /* ASYNC_ENGINE_COUNT */
+    a[41] = 1;              /* UNIFIED_ADDRESSING */
+    a[42] = 32768;
+    a[43] = 2048;
+    a[44] = 1;
+    a[45] = 32768;
+    a[46] = 32768;
+    a[47] = 8192;
+    a[48] = 8192;
+    a[49] = 32768;
+    a[50] = 0;              /* PCI_DOMAIN_ID */
+    a[51] = 32;             /* TEXTURE_PITCH_ALIGNMENT */
+    a[52] = 32768;
+    a[53] = 32768;
+    a[54] = 2046;
+    a[55] = 32768;
+    a[56] = 131072;
+    a[57] = 65536;
+    a[58] = 16384;
+    a[59] = 16384;
+    a[60] = 16384;
+    a[61] = 32768;
+    a[62] = 2048;
+    a[63] = 32768;
+    a[64] = 32768;
+    a[65] = 2048;
+    a[66] = 32768;
+    a[67] = 32768;
+    a[68] = 2046;
+    a[69] = 268435456;
+    a[70] = 131072;
+    a[71] = 65000;
+    a[72] = 2097120;
+    a[73] = 32768;
+    a[74] = 32768;
+    a[75] = 7;              /* COMPUTE_CAPABILITY_MAJOR */
+    a[76] = 5;              /* COMPUTE_CAPABILITY_MINOR */
+    a[77] = 32768;
+    a[78] = 1;              /* STREAM_PRIORITIES_SUPPORTED */
+    a[79] = 1;              /* GLOBAL_L1_CACHE_SUPPORTED */
+    a[80] = 1;              /* LOCAL_L1_CACHE_SUPPORTED */
+    a[81] = 65536;          /* MAX_SHARED_MEMORY_PER_MULTIPROCESSOR */
+    a[82] = 65536;          /* MAX_REGISTERS_PER_MULTIPROCESSOR */
+    a[83] = 0;              /* MANAGED_MEMORY */
+    a[84] = 0;              /* MULTI_GPU_BOARD */
+    a[85] = 0;
+    a[86] = 0;              /* HOST_NATIVE_ATOMIC_SUPPORTED */
+    a[87] = 32;             /* SINGLE_TO_DOUBLE_PRECISION_PERF_RATIO */
+    a[88] = 0;
+    a[89] = 0;
+    a[90] = 1;              /* COMPUTE_PREEMPTION_SUPPORTED */
+    a[91] = 0;
+    a[92] = 0;
+    a[93] = 0;
+    a[94] = 0;
+    a[95] = 0;              /* COOPERATIVE_LAUNCH */
+    a[96] = 0;
+    a[97] = 65536;          /* MAX_SHARED_MEMORY_PER_BLOCK_OPTIN */
+    a[98] = 0;
+    a[99] = 0;              /* HOST_REGISTER_SUPPORTED */
+    a[100] = 0;
+    a[101] = 0;
+    a[102] = 0;
+    a[103] = 0;
+    a[104] = 0;
+    a[105] = 0;
+    a[106] = 16;            /* MAX_BLOCKS_PER_MULTIPROCESSOR */
+    a[107] = 0;
+    a[108] = 0;
+    a[109] = 0;
+    a[110] = 0;
+    a[111] = 0;             /* RESERVED_SHARED_MEMORY_PER_BLOCK */
+    a[112] = 0;
+    a[113] = 0;
+    a[114] = 0;
+    a[115] = 0;             /* MEMORY_POOLS_SUPPORTED */
+    a[116] = 0;
+    a[117] = 0;
+    a[118] = 0;
+    a[119] = 0;
+    a[120] = 0;             /* CLUSTER_LAUNCH */
+    a[121] = 0;
+    a[122] = 0;
+    a[123] = 0;
+    a[124] = 0;
+    a[125] = 0;
+    a[126] = 1;             /* MEM_SYNC_DOMAIN_COUNT */
+    a[127] = 0;
+    a[128] = 0;
+    a[129] = 0;
+    a[130] = 0;
+    a[131] = -1;            /* NUMA_ID */
+    a[132] = 0;
+    a[133] = 0;
+    a[134] = -1;            /* HOST_NUMA_ID */
+}
+
+static void sim_device_info(VgpuExec *e, VgpuDeviceInfo *info)
+{
+    static const uint8_t uuid[16] = { 0x76, 0x67, 0x70, 0x75, 0x2d, 0x73, 0x69, 0x6d,
+                                      0x4e, 0x13, 0x9b, 0x2a, 0x60, 0x1c, 0x00, 0x01 };
+
+    memset(info, 0, sizeof(*info));
+    snprintf(info->name, sizeof(info->name), "vgpu sim (CPU PTX interpreter)");
+    memcpy(info->uuid, uuid, sizeof(uuid));
+    info->total_mem = e->total_mem;
+    info->driver_version = 13000;
+    fill_attrs(e, info->attrs);
+}
+
+static void sim_mem_get_info(VgpuExec *e, uint64_t *free_, uint64_t *total)
+{
+    uint64_t used = atomic_load(&e->used_mem);
+
+    *total = e->total_mem;
+    *free_ = used < e->total_mem ? e->total_mem - used : 0;
+}
+
+/* ---- streams and the engine ----------------------------------------------- */
+
+static int run_item(VgpuExecCtx *ctx, VgpuExecItem *it);
+
+static void *engine_main(void *arg)
+{
+    VgpuExecStream *s = arg;
+
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        while (!s->qlen && !s->stop) {
+            pthread_cond_wait(&s->cond, &s->lock);
+        }
+        if (!s->qlen && s->stop) {
+            break;
+        }
+        VgpuExecItem *it = s->q[s->qhead];
+        s->qhead = (s->qhead + 1) % s->qcap;
+        s->qlen--;
+        s->busy = true;
+        pthread_mutex_unlock(&s->lock);
+
+        uint64_t t0 = sim_now_ns();
+        int st = run_item(s->ctx, it);
+        uint64_t t1 = sim_now_ns();
+        it->done(it, st, t1 - t0);
+
+        pthread_mutex_lock(&s->lock);
+        s->busy = false;
+        if (!s->qlen) {
+            pthread_cond_broadcast(&s->idle);
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+static VgpuExecStream *stream_new(VgpuExecCtx *ctx, bool is_default)
+{
+    VgpuExecStream *s = calloc(1, sizeof(*s));
+
+    if (!s) {
+        return NULL;
+    }
+    s->ctx = ctx;
+    s->is_default = is_default;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->cond, NULL);
+    pthread_cond_init(&s->idle, NULL);
+    if (pthread_create(&s->thr, NULL, engine_main, s)) {
+        pthread_mutex_destroy(&s->lock);
+        pthread_cond_destroy(&s->cond);
+        pthread_cond_destroy(&s->idle);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void stream_drain_and_free(VgpuExecStream *s)
+{
+    pthread_mutex_lock(&s->lock);
+    while (s->qlen || s->busy) {
+        pthread_cond_wait(&s->idle, &s->lock);
+    }
+    s->stop = true;
+    pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->thr, NULL);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->cond);
+    pthread_cond_destroy(&s->idle);
+    free(s->q);
+    free(s);
+}
+
+static int sim_stream_create(VgpuExecCtx *ctx, VgpuExecStream **out)
+{
+    VgpuExecStream *s = stream_new(ctx, false);
+
+    if (!s) {
+        return VGPU_S_OUT_OF_MEMORY;
+    }
+    pthread_mutex_lock(&ctx->lock);
+    s->next = ctx->streams;
+    ctx->streams = s;
+    pthread_mutex_unlock(&ctx->lock);
+    *out = s;
+    return VGPU_S_OK;
+}
+
+static void sim_stream_destroy(VgpuExecStream *s)
+{
+    VgpuExecCtx *ctx = s->ctx;
+
+    pthread_mutex_lock(&ctx->lock);
+    for (VgpuExecStream **pp = &ctx->streams; *pp; pp = &(*pp)->next) {
+        if (*pp == s) {
+            *pp = s->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&ctx->lock);
+    stream_drain_and_free(s);
+}
+
+static int sim_submit(VgpuExecCtx *ctx, VgpuExecItem *it)
+{
+    VgpuExecStream *s = it->stream ? it->stream : ctx->def;
+
+    if (it->kind == VGPU_ITEM_LAUNCH) {
+        atomic_fetch_add(&it->u.launch.func->mod->refs, 1);
+    }
+    pthread_mutex_lock(&s->lock);
+    if (s->qlen == s->qcap) {
+        size_t ncap = s->qcap ? s->qcap * 2 : 16;
+        VgpuExecItem **nq = malloc(ncap * sizeof(*nq));
+
+        if (!nq) {
+            pthread_mutex_unlock(&s->lock);
+            if (it->kind == VGPU_ITEM_LAUNCH) {
+                atomic_fetch_sub(&it->u.launch.func->mod->refs, 1);
+            }
+            return VGPU_S_OUT_OF_MEMORY;
+        }
+        for (size_t i = 0; i < s->qlen; i++) {
+            nq[i] = s->q[(s->qhead + i) % s->qcap];
+        }
+        free(s->q);
+        s->q = nq;
+        s->qhead = 0;
+        s->qcap = ncap;
+    }
+    s->q[(s->qhead + s->qlen) % s->qcap] = it;
+    s->qlen++;
+    pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+    return VGPU_S_OK;
+}
+
+/* ---- contexts and memory ------------------------------------------------ */
+
+static int sim_ctx_create(VgpuExec *e, const VgpuExecCtxHooks *hooks,
+                          VgpuExecCtx **out)
+{
+    VgpuExecCtx *c = calloc(1, sizeof(*c));
+
+    if (!c) {
+        return VGPU_S_OUT_OF_MEMORY;
+    }
+    c->exec = e;
+    if (hooks) {
+        c->hooks = *hooks;
+    }
+    pthread_rwlock_init(&c->mem_lock, NULL);
+    pthread_mutex_init(&c->lock, NULL);
+    c->def = stream_new(c, true);
+    if (!c->def) {
+        pthread_rwlock_destroy(&c->mem_lock);
+        pthread_mutex_destroy(&c->lock);
+        free(c);
+        return VGPU_S_OUT_OF_MEMORY;
+    }
+    *out = c;
+    return VGPU_S_OK;
+}
+
+static void alloc_release(VgpuExec *e, CtxAlloc *a)
+{
+    if (a->mmapped) {
+        munmap(a->a.host, align_up(a->a.size ? a->a.size : 1, 4096));
+    } else {
+        free(a->a.host);
+    }
+    atomic_fetch_sub(&e->used_mem, a->a.size);
+}
+
+/* Adds an allocation; caller holds mem_lock for writing. */
+static int alloc_insert(VgpuExecCtx *c, uint64_t size, bool module_owned,
+                        uint64_t *dptr)
+{
+    VgpuExec *e = c->exec;
+    CtxAlloc na;
+    uint64_t used = atomic_fetch_add(&e->used_mem, size);
+
+    if (used + size > e->total_mem || size > e->total_mem) {
+        atomic_fetch_sub(&e->used_mem, size);
+        return VGPU_S_OUT_OF_MEMORY;
+    }
+    memset(&na, 0, sizeof(na));
+    na.a.size = size;
+    na.module_owned = module_owned;
+    if (size >= SIM_MMAP_THRESHOLD) {
+        void *p = mmap(NULL, align_up(size, 4096), PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED) {
+            atomic_fetch_sub(&e->used_mem, size);
+            return VGPU_S_OUT_OF_MEMORY;
+        }
+        na.a.host = p;
+        na.mmapped = true;
+    } else {
+        na.a.host = calloc(1, size ? size : 1);
+        if (!na.a.host) {
+            atomic_fetch_sub(&e->used_mem, size);
+            return VGPU_S_OUT_OF_MEMORY;
+        }
+    }
+    /*
+     * Addresses are never reused and a 64 KiB gap separates allocations, so
+     * a stale or overrunning pointer faults instead of hitting a neighbour.
+     */
+    pthread_mutex_lock(&e->lock);
+    uint64_t base = e->next_addr;
+    uint64_t step = align_up(size ? size : 1, 256) + 65536;
+    if (base + step > SIM_GLOBAL_END || step < size) {
+        pthread_mutex_unlock(&e->lock);
+        alloc_release(e, &na);
+        return VGPU_S_OUT_OF_MEMORY;
+    }
+    e->next_addr = align_up(base + step, 256);
+    pthread_mutex_unlock(&e->lock);
+    na.a.base = base;
+
+    if (c->nallocs == c->capallocs) {
+        size_t cap = c->capallocs ? c->capallocs * 2 : 16;
+        CtxAlloc *n1 = realloc(c->allocs, cap * sizeof(*n1));
+        if (!n1) {
+            alloc_release(e, &na);
+            return VGPU_S_OUT_OF_MEMORY;
+        }
+        c->allocs = n1;
+        SimAlloc *n2 = realloc(c->view, cap * sizeof(*n2));
+        if (!n2) {
+            alloc_release(e, &na);
+            return VGPU_S_OUT_OF_MEMORY;
+        }
+        c->view = n2;
+        c->capallocs = cap;
+    }
+    /* Addresses grow, so appending keeps the table sorted. */
+    size_t i = c->nallocs;
+    while (i > 0 && c->allocs[i - 1].a.base > base) {
+        c->allocs[i] = c->allocs[i - 1];
+        c->view[i] = c->view[i - 1];
+        i--;
+    }
+    c->allocs[i] = na;
+    c->view[i] = na.a;
+    c->nallocs++;
+    *dptr = base;
+    return VGPU_S_OK;
+}
+
+static CtxAlloc *alloc_find(VgpuExecCtx *c, uint64_t a, uint64_t n, size_t *idx)
+{
+    size_t lo = 0, hi = c->nallocs;
+
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        CtxAlloc *al = &c->allocs[mid];
+
+        if (a < al->a.base) {
+            hi = mid;
+        } else if (a - al->a.base >= al->a.size) {
+            lo = mid + 1;
+        } else {
+            if (n > al->a.size - (a - al->a.base)) {
+                return NULL;
+            }
+            if (idx) {
+                *idx = mid;
+            }
+            return al;
+        }
+    }
+    return NULL;
+}
+
+static void alloc_remove(VgpuExecCtx *c, size_t i)
+{
+    alloc_release(c->exec, &c->allocs[i]);
+    memmove(&c->allocs[i], &c->allocs[i + 1], (c->nallocs - i - 1) * sizeof(*c->allocs));
+    memmove(&c->view[i], &c->view[i + 1], (c->nallocs - i - 1) * sizeof(*c->view));
+    c->nallocs--;
+}
+
+static int sim_mem_alloc(VgpuExecCtx *c, uint64_t size, uint64_t *dptr)
+{
+    int rc;
+
+    if (size == 0) {
+        return VGPU_S_INVALID_VALUE;
+    }
+    pthread_rwlock_wrlock(&c->mem_lock);
+    rc = alloc_insert(c, size, false, dptr);
+    pthread_rwlock_unlock(&c->mem_lock);
+    return rc;
+}
+
+static int sim_mem_free(VgpuExecCtx *c, uint64_t dptr)
+{
+    size_t i;
+    int rc = VGPU_S_INVALID_VALUE;
+
+    pthread_rwlock_wrlock(&c->mem_lock);
+    CtxAlloc *a = alloc_find(c, dptr, 0, &i);
+    if (a && a->a.base == dptr && !a->module_owned) {
+        alloc_remove(c, i);
+        rc = VGPU_S_OK;
+    }
+    pthread_rwlock_unlock(&c->mem_lock);
+    return rc;
+}
+
+static void module_unref(VgpuExecModule *m);
+
+static void sim_ctx_destroy(VgpuExecCtx *c)
+{
+    VgpuExecStream *s, *n;
+
+    pthread_mutex_lock(&c->lock);
+    s = c->streams;
+    c->streams = NULL;
+    pthread_mutex_unlock(&c->lock);
+    for (; s; s = n) {
+        n = s->next;
+        stream_drain_and_free(s);
+    }
+    stream_drain_and_free(c->def);
+    pthread_rwlock_wrlock(&c->mem_lock);
+    while (c->nallocs) {
+        alloc_remove(c, c->nallocs - 1);
+    }
+    pthread_rwlock_unlock(&c->mem_lock);
+    free(c->allocs);
+    free(c->view);
+    pthread_rwlock_destroy(&c->mem_lock);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+/* ---- modules -------------------------------------------------------------- */
+
+static void module_free_globals(VgpuExecModule *m)
+{
+    VgpuExecCtx *c = m->ctx;
+
+    pthread_rwlock_wrlock(&c->mem_lock);
+    for (uint32_t i = 0; i < m->prog->nsyms; i++) {
+        SimSym *s = &m->prog->syms[i];
+        size_t idx;
+
+        if ((s->kind == SIM_SYM_GLOBAL || s->kind == SIM_SYM_CONST) && s->addr &&
+            alloc_find(c, s->addr, 0, &idx) && c->allocs[idx].a.base == s->addr) {
+            alloc_remove(c, idx);
+        }
+        s->addr = 0;
+    }
+    pthread_rwlock_unlock(&c->mem_lock);
+}
+
+static void module_unref(VgpuExecModule *m)
+{
+    if (atomic_fetch_sub(&m->refs, 1) == 1) {
+        module_free_globals(m);
+        sim_program_free(m->prog);
+        free(m->funcs);
+        free(m);
+    }
+}
+
+static int place_globals(VgpuExecModule *m, char *log, size_t loglen)
+{
+    VgpuExecCtx *c = m->ctx;
+    SimProgram *p = m->prog;
+    int rc = VGPU_S_OK;
+
+    pthread_rwlock_wrlock(&c->mem_lock);
+    for (uint32_t i = 0; i < p->nsyms && rc == VGPU_S_OK; i++) {
+        SimSym *s = &p->syms[i];
+
+        if ((s->kind != SIM_SYM_GLOBAL && s->kind != SIM_SYM_CONST)) {
+            continue;
+        }
+        if (s->is_extern_decl && !s->size) {
+            snprintf(log, loglen, "external variable '%s' is not supported", s->name);
+            rc = VGPU_S_INVALID_PTX;
+            break;
+        }
+        rc = alloc_insert(c, s->size ? s->size : 1, true, &s->addr);
+        if (rc != VGPU_S_OK) {
+            snprintf(log, loglen, "out of device memory placing '%s'", s->name);
+        }
+    }
+    /* Initializers, then pointer initializers (addresses are known now). */
+    for (uint32_t i = 0; i < p->nsyms && rc == VGPU_S_OK; i++) {
+        SimSym *s = &p->syms[i];
+        CtxAlloc *a;
+
+        if (!s->addr || !(a = alloc_find(c, s->addr, s->size, NULL))) {
+            continue;
+        }
+        if (s->init) {
+            memcpy(a->a.host, s->init, s->size);
+        }
+        for (uint32_t r = 0; r < s->nrelocs; r++) {
+            SimSym *t = &p->syms[s->relocs[r].sym];
+            uint64_t v = t->addr + (uint64_t)s->relocs[r].add;
+            uint64_t at = s->relocs[r].at;
+            uint64_t n = s->size - at < 8 ? s->size - at : 8;
+
+            if (t->kind == SIM_SYM_SHARED) {
+                v = SIM_WIN_SHARED + t->offset + (uint64_t)s->relocs[r].add;
+            }
+            memcpy(a->a.host + at, &v, n);
+        }
+    }
+    pthread_rwlock_unlock(&c->mem_lock);
+    return rc;
+}
+
+static int sim_module_load(VgpuExecCtx *c, uint32_t kind, const void *image,
+                           size_t size, VgpuExecModule **out, char *log,
+                           size_t loglen)
+{
+    char *ptx = NULL;
+    size_t ptxlen = 0;
+    SimProgram *prog = NULL;
+    int rc;
+    char dummy[1];
+
+    if (!log || !loglen) {
+        log = dummy;
+        loglen = sizeof(dummy);
+    }
+    log[0] = 0;
+    switch (kind) {
+    case VGPU_IMAGE_PTX:
+        rc = sim_ptx_parse(image, size, &prog, log, loglen);
+        break;
+    case VGPU_IMAGE_FATBIN:
+        rc = sim_fatbin_extract_ptx(image, size, &ptx, &ptxlen, log, loglen);
+        if (rc == VGPU_S_OK) {
+            rc = sim_ptx_parse(ptx, ptxlen, &prog, log, loglen);
+            free(ptx);
+        }
+        break;
+    case VGPU_IMAGE_CUBIN:
+        snprintf(log, loglen, "the sim backend runs PTX only; this image is a cubin "
+                 "(machine code for one GPU): rebuild with PTX (nvcc -ptx or "
+                 "-gencode ...,code=compute_XX)");
+        return VGPU_S_NO_BINARY_FOR_GPU;
+    default:
+        snprintf(log, loglen, "unknown image kind %u", kind);
+        return VGPU_S_INVALID_IMAGE;
+    }
+    if (rc != VGPU_S_OK) {
+        return rc;
+    }
+    VgpuExecModule *m = calloc(1, sizeof(*m));
+    if (!m) {
+        sim_program_free(prog);
+        return VGPU_S_OUT_OF_MEMORY;
+    }
+    m->ctx = c;
+    m->prog = prog;
+    m->refs = 1;
+    m->funcs = calloc(prog->nfuncs ? prog->nfuncs : 1, sizeof(*m->funcs));
+    if (!m->funcs) {
+        sim_program_free(prog);
+        free(m);
+        return VGPU_S_OUT_OF_MEMORY;
+    }
+    for (uint32_t i = 0; i < prog->nfuncs; i++) {
+        m->funcs[i].mod = m;
+        m->funcs[i].index = (int)i;
+    }
+    rc = place_globals(m, log, loglen);
+    if (rc != VGPU_S_OK) {
+        module_unref(m);
+        return rc;
+    }
+    *out = m;
+    return VGPU_S_OK;
+}
+
+static void sim_module_unload(VgpuExecModule *m)
+{
+    module_unref(m);
+}
+
+static int sim_module_get_function(VgpuExecModule *m, const char *name,
+                                   VgpuExecFunc **out, VgpuFuncInfo *info)
+{
+    int i = sim_program_find_func(m->prog, name);
+
+    if (i < 0 || !m->prog->funcs[i].is_entry || !m->prog->funcs[i].defined) {
+        return VGPU_S_NOT_FOUND;
+    }
+    if (info) {
+        sim_func_info(m->prog, &m->prog->funcs[i], info);
+    }
+    *out = &m->funcs[i];
+    return VGPU_S_OK;
+}
+
+static int sim_module_get_global(VgpuExecModule *m, const char *name,
+                                 uint64_t *dptr, uint64_t *size)
+{
+    int i = sim_program_find_sym(m->prog, name);
+
+    if (i < 0) {
+        return VGPU_S_NOT_FOUND;
+    }
+    SimSym *s = &m->prog->syms[i];
+    if ((s->kind != SIM_SYM_GLOBAL && s->kind != SIM_SYM_CONST) || !s->addr) {
+        return VGPU_S_NOT_FOUND;
+    }
+    *dptr = s->addr;
+    *size = s->size;
+    return VGPU_S_OK;
+}
+
+/* ---- items ----------------------------------------------------------------- */
+
+static void ctx_print(void *opaque, const char *text, size_t len)
+{
+    VgpuExecCtx *c = opaque;
+
+    if (c->hooks.print) {
+        c->hooks.print(c->hooks.opaque, text, len);
+    }
+}
+
+static int run_launch(VgpuExecCtx *c, VgpuExecItem *it)
+{
+    VgpuExecFunc *f = it->u.launch.func;
+    VgpuExecModule *m = f->mod;
+    SimLaunch l;
+    int rc;
+
+    memset(&l, 0, sizeof(l));
+    l.prog = m->prog;
+    l.func = &m->prog->funcs[f->index];
+    memcpy(l.grid, it->u.launch.grid, sizeof(l.grid));
+    memcpy(l.block, it->u.launch.block, sizeof(l.block));
+    l.dyn_shared = it->u.launch.shared_bytes;
+    l.params = it->u.launch.params;
+    l.param_bytes = it->u.launch.param_bytes;
+    l.threads = c->exec->threads;
+    l.insn_budget = c->exec->cfg.insn_budget;
+    l.watchdog_ns = c->exec->cfg.watchdog_ms * 1000000ull;
+    l.smcount = (int)c->exec->threads;
+    l.print = ctx_print;
+    l.print_opaque = c;
+    if ((uint64_t)l.func->shared_bytes + l.dyn_shared > SIM_MAX_SHARED) {
+        return VGPU_S_LAUNCH_OUT_OF_RESOURCES;
+    }
+    pthread_rwlock_rdlock(&c->mem_lock);
+    l.mem.allocs = c->view;
+    l.mem.nallocs = c->nallocs;
+    rc = sim_launch_run(&l);
+    pthread_rwlock_unlock(&c->mem_lock);
+    if (rc != VGPU_S_OK && l.errmsg[0] && getenv("VGPU_SIM_DEBUG")) {
+        fprintf(stderr, "sim: %s: %s\n", l.func->name, l.errmsg);
+    }
+    return rc;
+}
+
+static int run_item(VgpuExecCtx *c, VgpuExecItem *it)
+{
+    int rc = VGPU_S_OK;
+
+    switch (it->kind) {
+    case VGPU_ITEM_LAUNCH:
+        rc = run_launch(c, it);
+        module_unref(it->u.launch.func->mod);
+        return rc;
+    case VGPU_ITEM_MARKER:
+        return VGPU_S_OK;
+    default:
+        break;
+    }
+    pthread_rwlock_rdlock(&c->mem_lock);
+    switch (it->kind) {
+    case VGPU_ITEM_HTOD:
+    case VGPU_ITEM_DTOH: {
+        CtxAlloc *a = alloc_find(c, it->u.copy.dptr, it->u.copy.size, NULL);
+        if (!a) {
+            rc = VGPU_S_INVALID_VALUE;
+            break;
+        }
+        uint8_t *p = a->a.host + (it->u.copy.dptr - a->a.base);
+        uint64_t left = it->u.copy.size;
+        for (unsigned i = 0; i < it->u.copy.iovcnt && left; i++) {
+            size_t n = it->u.copy.iov[i].iov_len < left ? it->u.copy.iov[i].iov_len : left;
+            if (it->kind == VGPU_ITEM_HTOD) {
+                memcpy(p, it->u.copy.iov[i].iov_base, n);
+            } else {
+                memcpy(it->u.copy.iov[i].iov_base, p, n);
+            }
+            p += n;
+            left -= n;
+        }
+        break;
+    }
+    case VGPU_ITEM_DTOD: {
+        CtxAlloc *d = alloc_find(c, it->u.dtod.dst, it->u.dtod.size, NULL);
+        CtxAlloc *s = alloc_find(c, it->u.dtod.src, it->u.dtod.size, NULL);
+        if (!d || !s) {
+            rc = VGPU_S_INVALID_VALUE;
+            break;
+        }
+        memmove(d->a.host + (it->u.dtod.dst - d->a.base),
+                s->a.host + (it->u.dtod.src - s->a.base), it->u.dtod.size);
+        break;
+    }
+    case VGPU_ITEM_MEMSET: {
+        uint32_t es = it->u.memset.elem_size;
+        if (es != 1 && es != 2 && es != 4) {
+            rc = VGPU_S_INVALID_VALUE;
+            break;
+        }
+        if (it->u.memset.count > UINT64_MAX / es) {
+            rc = VGPU_S_INVALID_VALUE;
+            break;
+        }
+        uint64_t bytes = it->u.memset.count * es;
+        CtxAlloc *a = alloc_find(c, it->u.memset.dptr, bytes, NULL);
+        if (!a) {
+            rc = VGPU_S_INVALID_VALUE;
+            break;
+        }
+        uint8_t *p = a->a.host + (it->u.memset.dptr - a->a.base);
+        uint32_t v = it->u.memset.value;
+        if (es == 1) {
+            memset(p, (int)(v & 0xff), bytes);
+        } else if (es == 2) {
+            uint16_t x = (uint16_t)v;
+            for (uint64_t i = 0; i < it->u.memset.count; i++) {
+                memcpy(p + 2 * i, &x, 2);
+            }
+        } else {
+            for (uint64_t i = 0; i < it->u.memset.count; i++) {
+                memcpy(p + 4 * i, &v, 4);
+            }
+        }
+        break;
+    }
+    default:
+        rc = VGPU_S_INVALID_VALUE;
+        break;
+    }
+    pthread_rwlock_unlock(&c->mem_lock);
+    return rc;
+}
+
+const VgpuExecOps vgpu_exec_sim_ops = {
+    .name = "sim",
+    .init = sim_init,
+    .fini = sim_fini,
+    .device_info = sim_device_info,
+    .mem_get_info = sim_mem_get_info,
+    .ctx_create = sim_ctx_create,
+    .ctx_destroy = sim_ctx_destroy,
+    .mem_alloc = sim_mem_alloc,
+    .mem_free = sim_mem_free,
+    .module_load = sim_module_load,
+    .module_unload = sim_module_unload,
+    .module_get_function = sim_module_get_function,
+    .module_get_global = sim_module_get_global,
+    .stream_create = sim_stream_create,
+    .stream_destroy = sim_stream_destroy,
+    .submit = sim_submit,
+};
