@@ -553,6 +553,44 @@ int vgpu_sched_tenant_remove(VgpuSched *s, int id,
     return 0;
 }
 
+int vgpu_sched_drop_items(VgpuSched *s, int id,
+                          bool (*match)(VgpuSchedItem *it, void *opaque),
+                          void (*drop)(VgpuSchedItem *it, void *opaque),
+                          void *opaque)
+{
+    Tenant *t = tenant_get(s, id, true);
+    int n = 0;
+
+    if (!t || !match) {
+        return -EINVAL;
+    }
+    for (int e = 0; e < NCLS; e++) {
+        TClass *tc = &t->c[e];
+        VgpuSchedItem **pp = &tc->qhead, *it;
+
+        /* The head's tag goes with it if it is dropped; re-tag after. */
+        untag_head(s, id, e);
+        tc->qtail = NULL;
+        while ((it = *pp) != NULL) {
+            if (!match(it, opaque)) {
+                tc->qtail = it;
+                pp = &it->next;
+                continue;
+            }
+            *pp = it->next;
+            it->next = NULL;
+            it->state = ITEM_FREE;
+            tc->queued--;
+            n++;
+            if (drop) {
+                drop(it, opaque);
+            }
+        }
+        tag_head(s, id, e);
+    }
+    return n;
+}
+
 int vgpu_sched_set_weight(VgpuSched *s, int id, double weight)
 {
     Tenant *t = tenant_get(s, id, true);

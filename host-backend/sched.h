@@ -209,6 +209,24 @@ int vgpu_sched_tenant_remove(VgpuSched *s, int tenant,
                              void *opaque);
 
 /**
+ * vgpu_sched_drop_items - take queued items of a tenant out, by predicate.
+ * @s: scheduler.
+ * @tenant: tenant id.
+ * @match: returns true for an item to drop (e.g. those of a context that
+ *     is being destroyed).
+ * @drop: called once for each dropped item after it was unlinked, in
+ *     queue order; the caller fails and frees it.  May be NULL.
+ * @opaque: passed to @match and @drop.
+ *
+ * Items in flight are not touched; the remaining items keep their order.
+ * Returns: the number of items dropped, or -EINVAL for an unknown id.
+ */
+int vgpu_sched_drop_items(VgpuSched *s, int tenant,
+                          bool (*match)(VgpuSchedItem *it, void *opaque),
+                          void (*drop)(VgpuSchedItem *it, void *opaque),
+                          void *opaque);
+
+/**
  * vgpu_sched_set_weight - change a tenant's weight at run time.
  * @s: scheduler.
  * @tenant: tenant id.

@@ -500,6 +500,35 @@ TEST(removing_a_tenant_with_items_in_flight_keeps_them_completable)
     vgpu_sched_free(s);
 }
 
+static bool odd_item(VgpuSchedItem *it, void *opaque)
+{
+    return ((it - (VgpuSchedItem *)opaque) & 1) != 0;
+}
+
+TEST(dropping_a_contexts_items_keeps_the_rest_in_order)
+{
+    VgpuSched *s = vgpu_sched_new(NULL);
+    static Pool pa;
+    uint64_t now = 0;
+    int a = vgpu_sched_tenant_add(s, 1, 0);
+    VgpuSchedTenantStats st;
+
+    pa.used = 0;
+    for (int k = 0; k < 6; k++) {
+        vgpu_sched_enqueue(s, a, VGPU_SCHED_COMPUTE, pool_item(&pa, US), now);
+    }
+    CHECK(step(s, &now, 0) == &pa.it[0]);
+    /* Items 1, 3, 5 belong to a context that goes away; 1 is the head. */
+    CHECK_EQ(vgpu_sched_drop_items(s, a, odd_item, NULL, pa.it), 3);
+    vgpu_sched_tenant_stats(s, a, now, &st);
+    CHECK_EQ(st.queued[0], 2);
+    CHECK(step(s, &now, 0) == &pa.it[2]);
+    CHECK(step(s, &now, 0) == &pa.it[4]);
+    CHECK(step(s, &now, 0) == NULL);
+    CHECK_EQ(vgpu_sched_drop_items(s, 7, odd_item, NULL, pa.it), -EINVAL);
+    vgpu_sched_free(s);
+}
+
 TEST(weight_change_at_run_time_takes_effect)
 {
     SimTenant t[2] = { heavy(1, 1 * MS), heavy(1, 300 * US) };
@@ -940,6 +969,7 @@ TAP_MAIN(
     TAP_ENTRY(capped_tenant_alone_leaves_the_gpu_idle_beyond_its_cap),
     TAP_ENTRY(items_of_a_tenant_are_dispatched_in_the_order_enqueued),
     TAP_ENTRY(removing_a_tenant_with_items_in_flight_keeps_them_completable),
+    TAP_ENTRY(dropping_a_contexts_items_keeps_the_rest_in_order),
     TAP_ENTRY(weight_change_at_run_time_takes_effect),
     TAP_ENTRY(flood_of_tiny_launches_cannot_push_another_tenant_below_its_share),
     TAP_ENTRY(very_long_kernels_cannot_push_another_tenant_below_its_share),
