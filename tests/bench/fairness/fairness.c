@@ -37,13 +37,17 @@ static const char *opt_dump;
 
 /* ---- scenario construction ----------------------------------------------- */
 
+/*
+ * A GPU-bound tenant keeps 64 launches outstanding, as an application
+ * issuing asynchronous work does; that is enough for it to be backlogged
+ * at the scheduler (it needs about window / kernel + 2) for kernels of
+ * 20 us and up.
+ */
 static SimTenant backlogged(double w, uint64_t item_ns)
 {
-    unsigned depth = (unsigned)(20 * MS / item_ns);
-
     return (SimTenant){
         .weight = w, .kind = SIM_BACKLOGGED, .cls = VGPU_SCHED_COMPUTE,
-        .item_ns = item_ns, .depth = depth < 4 ? 4 : depth, .jitter = 0.1,
+        .item_ns = item_ns, .depth = 64, .jitter = 0.1,
     };
 }
 
@@ -306,9 +310,10 @@ static void sc_adversaries(void)
                    "20 s", t, 2, 20 * SEC, 0, "", "", "");
 
     t[0] = backlogged(1, 5 * US);
+    t[0].depth = 100000;
     t[1] = backlogged(1, 2 * MS);
     share_scenario("adversary-tiny-flood",
-                   "flood of 5 us launches (4000 queued) against 2 ms "
+                   "flood of 5 us launches (100000 queued) against 2 ms "
                    "kernels, 10 s", t, 2, 10 * SEC, 0, "", "", "");
 
     t[0].no_key = true;
@@ -323,11 +328,11 @@ static void sc_adversaries(void)
     t[0].depth = 8;
     t[1] = t[0];
     t[1].bytes = 1u << 20;
-    t[1].depth = 240;           /* 20 ms of its copies queued */
+    t[1].depth = 64;
     t[2] = backlogged(1, 1 * MS);
     share_scenario("adversary-copy-flood",
                    "256 MiB host-to-device copies (8 queued) against 1 MiB "
-                   "copies (240 queued), H2D engine, 10 s", t, 3, 10 * SEC,
+                   "copies (64 queued), H2D engine, 10 s", t, 3, 10 * SEC,
                    VGPU_SCHED_COPY_H2D, "", "", "");
 }
 
