@@ -3,7 +3,7 @@
  * abi_smoke.c - a Driver API program compiled against NVIDIA's cuda.h (or
  * the project's) and linked with -lcuda, run against libvgpu.  It checks
  * what works without a daemon, and with one (VGPU_SOCKET) runs a kernel
- * end to end.  Prints TAP; exits 0 when every check passed.
+ * end to end; VGPU_EXPECT_DAEMON set makes a failing cuInit a failure.  Prints TAP; exits 0 when every check passed.
  *
  * usage: abi_smoke KERNELS_PTX
  */
@@ -60,6 +60,8 @@ int main(int argc, char **argv)
 			       &st) == CUDA_SUCCESS && pfn == (void *)&cuLaunchKernel,
 	      "cuGetProcAddress returns the header's mapping of cuLaunchKernel");
 	r = cuInit(0);
+	if (getenv("VGPU_EXPECT_DAEMON"))
+		check(r == CUDA_SUCCESS, "cuInit reaches vgpud");
 	if (r != CUDA_SUCCESS) {
 		check(r == CUDA_ERROR_NO_DEVICE, "cuInit without vgpud is CUDA_ERROR_NO_DEVICE");
 		printf("ok %d - end-to-end run # SKIP no vgpud at VGPU_SOCKET\n", ++n);

@@ -162,7 +162,7 @@ if [[ ! -S $sock ]]; then
     echo "1..$n"
     exit 1
 fi
-export VGPU_SOCKET=$sock
+export VGPU_SOCKET=$sock VGPU_EXPECT_DAEMON=1
 tap api "$out/api" "$ptx"
 for s in "${smokes[@]}"; do
     if [[ -x $out/$s ]]; then
