@@ -66,7 +66,8 @@ make -s -C "$top/tests/guest" BUILD="$BUILD" KSFT_INC="$kc/selftests" >&2
 # --- the initramfs -------------------------------------------------------
 root=$obj/initramfs
 rm -rf "$root"
-mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,run,etc,lib/modules,tests/bin} \
+mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,run,etc,lib/modules} \
+         "$root"/tests/{bin,last} \
          "$root"/usr/{bin,sbin} "$root/usr/lib/x86_64-linux-gnu"
 
 busybox=${BUSYBOX:-/bin/busybox}
@@ -121,10 +122,15 @@ if [[ -d $BUILD/bin/samples ]]; then
         progs+=("$root/samples/${f##*/}")
     done
 fi
+# Tests that take the device away (unbind) run after everything else.
 for f in "$BUILD"/bin/tests/guest/*; do
     [[ -f $f && -x $f ]] || continue
-    cp "$f" "$root/tests/bin/"
-    progs+=("$root/tests/bin/${f##*/}")
+    case ${f##*/} in
+    vgpu_remove) dir=last ;;
+    *) dir=bin ;;
+    esac
+    cp "$f" "$root/tests/$dir/"
+    progs+=("$root/tests/$dir/${f##*/}")
 done
 cp "$top/tests/guest/run-guest.sh" "$root/tests/run-guest.sh"
 chmod 0755 "$root/tests/run-guest.sh"

@@ -84,16 +84,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# True when something accepts connections on the UNIX socket @1.
-listening() {
-    [[ -S $1 ]] && python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.settimeout(2)
-s.connect(sys.argv[1])
-' "$1" 2>/dev/null
-}
-
 dev_args=()
 if ((device)); then
     "$QEMU" -device help 2>/dev/null | grep -q '"vgpu-virtio"' ||
@@ -134,11 +124,18 @@ fi
 serial=(-serial stdio)
 [[ -t 0 ]] && serial=(-serial mon:stdio)
 
-# shellcheck disable=SC2086 # VGPU_QEMU_ARGS is a list of words
-"$QEMU" -name "$name" -nodefaults -no-user-config -display none \
-    -machine "q35,accel=$accel,memory-backend=mem" -cpu "$cpu" \
-    -smp "$VGPU_VM_CPUS" -m "$VGPU_VM_MEM" \
-    -object "memory-backend-memfd,id=mem,size=$VGPU_VM_MEM,share=on" \
-    "${dev_args[@]}" \
-    -kernel "$GUEST_OUT/vmlinuz" -initrd "$GUEST_OUT/initrd.img" \
-    -append "$append" "${serial[@]}" -no-reboot $VGPU_QEMU_ARGS
+qemu_args=(-name "$name" -nodefaults -no-user-config -display none
+    -machine "q35,accel=$accel,memory-backend=mem" -cpu "$cpu"
+    -smp "$VGPU_VM_CPUS" -m "$VGPU_VM_MEM"
+    -object "memory-backend-memfd,id=mem,size=$VGPU_VM_MEM,share=on"
+    "${dev_args[@]}"
+    -kernel "$GUEST_OUT/vmlinuz" -initrd "$GUEST_OUT/initrd.img"
+    -append "$append" "${serial[@]}" -no-reboot)
+read -ra extra <<<"$VGPU_QEMU_ARGS"
+
+# Without a vgpud of our own to stop afterwards, QEMU replaces this shell,
+# so a caller's signals (and its pid) reach QEMU itself.
+if [[ -z $vgpud_pid ]]; then
+    exec "$QEMU" "${qemu_args[@]}" "${extra[@]}"
+fi
+"$QEMU" "${qemu_args[@]}" "${extra[@]}"

@@ -5,9 +5,16 @@
 # host's tests/guest/run.sh renumbers.  Each program has a time limit so a
 # hang fails instead of stalling the VM.
 #
+# usage: run-guest.sh [all|nodev|samples|busy]
+#   all      module checks, kselftest programs, samples, unload, dmesg
+#   nodev    module checks, unload and dmesg only (a VM without the device)
+#   samples  the samples only (several VMs at once)
+#   busy     the samples in a loop until the VM is killed
+#
 # Environment (kernel command line or caller): VGPU_GUEST_TIMEOUT seconds
 # per program [300].
 
+mode=${1:-all}
 limit=${VGPU_GUEST_TIMEOUT:-300}
 dev=/dev/vgpu0
 n=0
@@ -30,58 +37,83 @@ else
     skip "$dev exists" "no vgpu-virtio device in this VM"
 fi
 
+run_samples() {
+    for s in /samples/*; do
+        [ -x "$s" ] || continue
+        name=${s##*/}
+        if [ $have_dev -eq 0 ]; then
+            skip "sample $name" "no vgpu-virtio device in this VM"
+            continue
+        fi
+        timeout "$limit" "$s" >/tmp/"$name".out 2>&1
+        rc=$?
+        sed 's/^/# /' /tmp/"$name".out | tail -n 20
+        if [ $rc -eq 0 ]; then
+            ok "sample $name"
+        else
+            not_ok "sample $name (exit status $rc)"
+        fi
+    done
+}
+
+case $mode in
+samples)
+    run_samples
+    echo "1..$n"
+    exit 0 ;;
+busy)
+    round=0
+    while :; do
+        round=$((round + 1))
+        echo "# busy: round $round"
+        run_samples
+    done ;;
+esac
+
 # kselftest programs print their own TAP (ok N name); each line is passed
 # on with the program's name, and a program that dies without reporting a
 # failure counts as one.
-for t in /tests/bin/*; do
-    [ -x "$t" ] || continue
-    name=${t##*/}
-    timeout "$limit" "$t" >/tmp/"$name".out 2>&1
-    rc=$?
-    failed=0
-    while IFS= read -r line; do
-        case $line in
-        "not ok "*)
-            failed=1
-            rest=${line#not ok }
-            not_ok "$name: ${rest#* }" ;;
-        "ok "*)
-            rest=${line#ok }
-            rest=${rest#* }
-            case $rest in
-            *"# SKIP"*) skip "$name: ${rest%% # SKIP*}" "${rest#*# SKIP }" ;;
-            *) ok "$name: $rest" ;;
-            esac ;;
-        "#"*)
-            echo "$line" ;;
-        esac
-    done </tmp/"$name".out
-    if [ $rc -eq 4 ] && ! grep -q '^ok ' /tmp/"$name".out; then
-        # KSFT_SKIP: the whole program had nothing to test.
-        reason=$(sed -n 's/^1\.\.0 # SKIP //p; s/^ok .*# SKIP //p' \
-            /tmp/"$name".out | head -n1)
-        skip "$name" "${reason:-skipped}"
-    elif [ $rc -ne 0 ] && [ $failed -eq 0 ]; then
-        not_ok "$name exited with status $rc"
-    fi
-done
+run_kselftests() {
+    for t in "$1"/*; do
+        [ -x "$t" ] || continue
+        name=${t##*/}
+        timeout "$limit" "$t" >/tmp/"$name".out 2>&1
+        rc=$?
+        failed=0
+        while IFS= read -r line; do
+            case $line in
+            "not ok "*)
+                failed=1
+                rest=${line#not ok }
+                not_ok "$name: ${rest#* }" ;;
+            "ok "*)
+                rest=${line#ok }
+                rest=${rest#* }
+                case $rest in
+                *"# SKIP"*) skip "$name: ${rest%% # SKIP*}" "${rest#*# SKIP }" ;;
+                *) ok "$name: $rest" ;;
+                esac ;;
+            "#"*)
+                echo "$line" ;;
+            esac
+        done </tmp/"$name".out
+        if [ $rc -eq 4 ] && ! grep -q '^ok ' /tmp/"$name".out; then
+            # KSFT_SKIP: the whole program had nothing to test.
+            reason=$(sed -n 's/^1\.\.0 # SKIP //p; s/^ok .*# SKIP //p' \
+                /tmp/"$name".out | head -n1)
+            skip "$name" "${reason:-skipped}"
+        elif [ $rc -ne 0 ] && [ $failed -eq 0 ]; then
+            not_ok "$name exited with status $rc"
+        fi
+    done
+}
 
-for s in /samples/*; do
-    [ -x "$s" ] || continue
-    name=${s##*/}
-    if [ $have_dev -eq 0 ]; then
-        skip "sample $name" "no vgpu-virtio device in this VM"
-        continue
-    fi
-    timeout "$limit" "$s" >/tmp/"$name".out 2>&1
-    rc=$?
-    sed 's/^/# /' /tmp/"$name".out | tail -n 20
-    if [ $rc -eq 0 ]; then
-        ok "sample $name"
-    else
-        not_ok "sample $name (exit status $rc)"
-    fi
-done
+if [ "$mode" = all ]; then
+    run_kselftests /tests/bin
+    run_samples
+    # Programs that take the device away for a moment come last.
+    run_kselftests /tests/last
+fi
 
 if command -v vgpu-smi >/dev/null 2>&1 && [ $have_dev -eq 1 ]; then
     if vgpu-smi >/tmp/smi.out 2>&1; then
