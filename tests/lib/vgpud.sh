@@ -8,7 +8,8 @@
 #                              until it accepts connections; exports
 #                              VGPU_SOCKET, VGPU_ADMIN_SOCKET, VGPUD_PID
 #   vgpud_alive                true while the daemon runs
-#   vgpud_admin CMD            one admin request ("list"), prints the reply
+#   vgpud_admin CMD            one admin request ("list"), printed for people
+#   vgpud_admin_json CMD       the same, printed as vgpud's one line of JSON
 #   vgpud_stop                 SIGTERM, wait; returns the daemon's exit status
 #                              (124 when it had to be killed)
 #
@@ -84,7 +85,21 @@ vgpud_admin() {
     if [[ -x $VGPUCTL ]]; then
         "$VGPUCTL" --admin-socket "$VGPU_ADMIN_SOCKET" "$@"
     else
-        python3 - "$VGPU_ADMIN_SOCKET" "$*" <<'PY'
+        vgpud_admin_raw "$@"
+    fi
+}
+
+vgpud_admin_json() {
+    if [[ -x $VGPUCTL ]]; then
+        "$VGPUCTL" --admin-socket "$VGPU_ADMIN_SOCKET" --json "$@"
+    else
+        vgpud_admin_raw "$@"
+    fi
+}
+
+# The admin protocol without vgpuctl: one text line out, one line back.
+vgpud_admin_raw() {
+    python3 - "$VGPU_ADMIN_SOCKET" "$*" <<'PY'
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.settimeout(10)
@@ -98,7 +113,6 @@ while not buf.endswith(b"\n"):
     buf += chunk
 sys.stdout.write(buf.decode())
 PY
-    fi
 }
 
 vgpud_stop() {

@@ -157,7 +157,7 @@ hog_mib=96
 hog_bytes=$((hog_mib << 20))
 admin_mem() {
     # Bytes of device memory the admin socket reports for all tenants.
-    vgpud_admin list 2>/dev/null | python3 "$top/tests/lib/admin_mem.py"
+    vgpud_admin_json list 2>/dev/null | python3 "$top/tests/lib/admin_mem.py"
 }
 mem_before=$(admin_mem)
 if [[ -z $mem_before ]]; then
