@@ -28,8 +28,9 @@ qemu_pkgs=(dpkg-dev xz-utils patch quilt ninja-build meson python3 pkg-config
            flex bison libglib2.0-dev libpixman-1-dev libfdt-dev zlib1g-dev
            seabios qemu-system-data)
 
-# Guest image: kernel and headers are fetched by build-guest-image.sh.
-guest_pkgs=(busybox-static cpio kmod xz-utils)
+# Guest image: kernel, headers and linux-source are fetched (apt-get download,
+# no install) by fetch-guest-kernel.sh; perl runs the kernel's checkpatch.
+guest_pkgs=(busybox-static cpio kmod xz-utils gzip perl)
 
 all_pkgs=("${host_pkgs[@]}" "${qemu_pkgs[@]}" "${guest_pkgs[@]}")
 
