@@ -129,6 +129,7 @@ VGPU_API CUresult cuMemHostAlloc(void **pp, size_t bytesize, unsigned int Flags)
 
 VGPU_API CUresult cuMemFreeHost(void *p)
 {
+	struct CUctx_st *ctx;
 	struct pinned pn;
 	size_t i;
 	int err = vgpu_check_init();
@@ -145,8 +146,12 @@ VGPU_API CUresult cuMemFreeHost(void *p)
 	memmove(&pinned[i], &pinned[i + 1], (npinned - i - 1) * sizeof(*pinned));
 	npinned--;
 	pthread_mutex_unlock(&pinned_lock);
-	/* Pending copies from it must finish before vgpud unmaps it. */
-	vgpu_tp_flush();
+	/*
+	 * Like CUDA, freeing pinned memory waits for the work that may still
+	 * copy from or to it, here the current context's.
+	 */
+	if (!vgpu_ctx_current(&ctx))
+		vgpu_simple_call(VGPU_CMD_CTX_SYNC, ctx->id, 0);
 	return vgpu_result(vgpu_tp_hostmem_free(pn.ptr, pn.size, pn.region));
 }
 

@@ -351,7 +351,7 @@ TEST(extra_buffer_launch_packs_mixed_parameters)
 	struct {
 		char c;
 		double d;
-		short s;
+		unsigned short s;
 		long long *out;
 	} p;
 	size_t size = sizeof(p);
@@ -366,13 +366,13 @@ TEST(extra_buffer_launch_packs_mixed_parameters)
 	memset(&p, 0, sizeof(p));
 	p.c = 7;
 	p.d = 12345.0;
-	p.s = -3;
+	p.s = 0xfffd;
 	p.out = (long long *)(uintptr_t)d;
 	OK(cuLaunchKernel(f, 1, 1, 1, 1, 1, 1, 0, NULL, NULL, extra));
 	OK(cuMemcpyDtoH(out, d, sizeof(out)));
 	CHECK_EQ(out[0], 7);
 	CHECK_EQ(out[1], 12345);
-	CHECK_EQ(out[2], -3);
+	CHECK_EQ(out[2], 0xfffd);
 	OK(cuMemFree(d));
 }
 
@@ -514,9 +514,10 @@ TEST(execution_fault_is_sticky_to_its_context_only)
 
 TEST(teardown_unloads_and_destroys)
 {
+	CHECK_EQ(cuModuleUnload(NULL), CUDA_ERROR_INVALID_HANDLE);
 	OK(cuModuleUnload(mod));
-	CHECK_EQ(cuModuleUnload(mod), CUDA_ERROR_INVALID_HANDLE);
 	OK(cuCtxDestroy(main_ctx));
+	CHECK_EQ(cuCtxSynchronize(), CUDA_ERROR_INVALID_CONTEXT);
 }
 
 int main(int argc, char **argv)

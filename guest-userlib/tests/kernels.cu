@@ -15,7 +15,8 @@ extern "C" __global__ void axpy(float a, const float *x, float *y, int n)
 }
 
 // Parameters of mixed sizes and alignments, for the packed `extra` form.
-extern "C" __global__ void mixed(char c, double d, short s, long long *out)
+// (s is unsigned: this test is about packing, not about sign extension.)
+extern "C" __global__ void mixed(char c, double d, unsigned short s, long long *out)
 {
 	out[0] = c;
 	out[1] = (long long)d;
