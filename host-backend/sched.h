@@ -100,6 +100,9 @@ typedef struct VgpuSchedParams {
  * history is predicted at unseen_kernel_ns, and its item takes the whole
  * window while in flight.
  *
+ * Zero the structure once before its first use: the scheduler recognizes
+ * an item that is already inside by its private state.
+ *
  * Everything else is owned by the scheduler from enqueue until
  * vgpu_sched_complete() (or until a tenant removal hands it back), and may
  * be read but not written by the caller in that time.
