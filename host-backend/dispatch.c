@@ -971,4 +971,5 @@ void vgpu_handle_request(VgpuConn *c, const void *buf, size_t len)
         fn(c, &req);
     }
     vgpu_req_release(&req);
+    vgpu_reap_streams(c->tenant->srv);
 }

@@ -368,20 +368,6 @@ void vgpu_ctx_kick(VgpuCtx *ctx)
     } while (progress);
 }
 
-/**
- * vgpu_ctx_cancel_pending - drop work of @ctx that has not reached the
- * executor; it completes, in stream order, without running
- *
- * Context: the connection is gone or the context is poisoned, which is
- * what makes the release path cancel instead of run.
- */
-void vgpu_ctx_cancel_pending(VgpuCtx *ctx, int status)
-{
-    (void)status;
-    vgpu_ctx_kick(ctx);
-    vgpu_ctx_check_waiters(ctx);
-}
-
 /* Executor threads: record the result and wake the loop thread. */
 static void work_done_cb(VgpuExecItem *xi, int status, uint64_t gpu_ns)
 {
@@ -470,6 +456,7 @@ void vgpu_completions_drain(VgpuServer *srv)
         w = next;
     }
     vgpu_runq_pump(srv);
+    vgpu_reap_streams(srv);
 }
 
 /* ---- waiters ------------------------------------------------------------ */

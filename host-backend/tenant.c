@@ -291,7 +291,7 @@ static void tenant_free(VgpuTenant *t)
 /* Frees @t once its client is gone and its last context was destroyed. */
 void vgpu_tenant_maybe_free(VgpuTenant *t)
 {
-    if (!t->conn && !t->ctxs) {
+    if (!t->conn && !t->ctxs && !t->tearing_down) {
         tenant_free(t);
     }
 }
@@ -313,24 +313,27 @@ void vgpu_tenant_disconnect(VgpuTenant *t)
     VgpuCtx *ctx, *next;
 
     t->conn = NULL;
+    /* contexts freed in this loop must not free the tenant under it */
+    t->tearing_down = true;
     for (ctx = t->ctxs; ctx; ctx = next) {
         next = ctx->next;
         if (!ctx->dying) {
             VgpuWaiter *w = calloc(1, sizeof(*w));
 
-            vgpu_ctx_cancel_pending(ctx, VGPU_S_INVALID_CONTEXT);
             if (!w) {
                 /* cannot wait without memory: leak rather than free live */
                 vgpu_error("out of memory tearing down a context");
                 continue;
             }
-            w->kind = VGPU_WAIT_CTX_IDLE;
             w->fn = ctx_destroyed_silently;
             vgpu_ctx_destroy_begin(ctx, w);
-        } else {
-            vgpu_ctx_cancel_pending(ctx, VGPU_S_INVALID_CONTEXT);
         }
+        /* with no connection, queued work is cancelled, not run */
+        vgpu_ctx_kick(ctx);
+        vgpu_ctx_check_waiters(ctx);
     }
+    t->tearing_down = false;
+    vgpu_reap_streams(t->srv);
     vgpu_tenant_maybe_free(t);
 }
 
@@ -471,6 +474,8 @@ void vgpu_ctx_free(VgpuCtx *ctx)
         }
         free(w);
     }
+    /* dead streams need their executor context */
+    vgpu_reap_streams(srv);
     while (ctx->modules) {
         VgpuModule *m = ctx->modules;
 
@@ -584,6 +589,7 @@ VgpuStream *vgpu_stream_new(VgpuCtx *ctx, uint32_t flags, int32_t prio,
 void vgpu_stream_put(VgpuStream *s)
 {
     VgpuCtx *ctx = s->ctx;
+    VgpuServer *srv = ctx->tenant->srv;
     VgpuStream **pp;
 
     if (--s->refs > 0 || s == &ctx->def) {
@@ -595,10 +601,30 @@ void vgpu_stream_put(VgpuStream *s)
             break;
         }
     }
-    if (s->es) {
-        ctx->tenant->srv->ops->stream_destroy(s->es);
+    /*
+     * Freed later by vgpu_reap_streams(): callers walking a context's
+     * streams may hold this one (its next pointer stays valid until then).
+     */
+    s->dead_next = srv->dead_streams;
+    srv->dead_streams = s;
+}
+
+/**
+ * vgpu_reap_streams - free streams whose last reference went
+ *
+ * Context: loop thread, at a point where no stream pointer is held.
+ */
+void vgpu_reap_streams(VgpuServer *srv)
+{
+    while (srv->dead_streams) {
+        VgpuStream *s = srv->dead_streams;
+
+        srv->dead_streams = s->dead_next;
+        if (s->es) {
+            srv->ops->stream_destroy(s->es);
+        }
+        free(s);
     }
-    free(s);
 }
 
 void vgpu_event_put(VgpuEvent *e)

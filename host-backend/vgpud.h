@@ -154,6 +154,7 @@ struct VgpuStream {
     uint64_t enq_seq, done_seq;
     uint64_t last_done_ns;
     VgpuStream *next;       /* ctx->streams */
+    VgpuStream *dead_next;  /* srv->dead_streams */
 };
 
 #define VGPU_CU_STREAM_NON_BLOCKING 0x1u
@@ -209,6 +210,7 @@ struct VgpuTenant {
     uint64_t outstanding;
     uint64_t errors;            /* requests answered with an error */
     uint64_t requests;
+    bool tearing_down;          /* vgpu_tenant_disconnect() runs */
     VgpuTenant *next;           /* srv->tenants */
 };
 
@@ -412,6 +414,7 @@ struct VgpuServer {
     const VgpuRunqPolicy *policy;
     void *policy_data;
     uint64_t inflight;          /* submitted to the executor */
+    VgpuStream *dead_streams;   /* unreferenced, freed by vgpu_reap_streams */
     struct VgpuLocal *local;
     struct VgpuAdmin *admin;
 };
@@ -450,6 +453,7 @@ void vgpu_ctx_print(void *opaque, const char *text, size_t len);
 VgpuStream *vgpu_stream_new(VgpuCtx *ctx, uint32_t flags, int32_t prio,
                             int *status);
 void vgpu_stream_put(VgpuStream *s);
+void vgpu_reap_streams(VgpuServer *srv);
 void vgpu_event_put(VgpuEvent *e);
 void vgpu_region_put(VgpuRegion *r);
 void vgpu_module_free(VgpuModule *m);
@@ -464,7 +468,6 @@ int vgpu_work_add_dep(VgpuWork *w, VgpuStream *s, uint64_t seq);
 void vgpu_work_submit(VgpuServer *srv, VgpuWork *w);
 void vgpu_completions_drain(VgpuServer *srv);
 void vgpu_ctx_kick(VgpuCtx *ctx);
-void vgpu_ctx_cancel_pending(VgpuCtx *ctx, int status);
 void vgpu_ctx_add_waiter(VgpuCtx *ctx, VgpuWaiter *w);
 void vgpu_ctx_check_waiters(VgpuCtx *ctx);
 bool vgpu_stream_busy(const VgpuStream *s);
