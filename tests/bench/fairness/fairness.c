@@ -624,7 +624,8 @@ int main(int argc, char **argv)
            "runs synthetic tenants\nthrough sched.c and through FIFO "
            "pass-through.  Metrics come from the model's\nexecution trace, "
            "not from the scheduler's accounting.  These are not vgpud\n"
-           "measurements.  Kernel durations vary by +-10 %%.\n",
+           "measurements.  Kernel durations vary by +-10 %%; a GPU-bound "
+           "tenant keeps\n64 launches outstanding.\n",
            opt_latency / 1e3);
     sc_two_tenants();
     sc_weighted();
