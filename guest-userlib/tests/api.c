@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "tap.h"
 
@@ -433,6 +434,36 @@ TEST(streams_and_events_order_and_time_work)
 	OK(cuStreamSynchronize(CU_STREAM_PER_THREAD));
 }
 
+TEST(kernel_printf_reaches_stdout)
+{
+	char path[] = "/tmp/vgpu-printf-XXXXXX", text[256] = "";
+	int fd = mkstemp(path), saved, v = 7;
+	void *args[] = { &v };
+	CUfunction f;
+	FILE *in;
+	size_t n;
+
+	CHECK(fd >= 0);
+	unlink(path);
+	OK(cuModuleGetFunction(&f, mod, "hello"));
+	fflush(stdout);
+	saved = dup(1);
+	dup2(fd, 1);
+	OK(cuLaunchKernel(f, 1, 1, 1, 2, 1, 1, 0, NULL, args, NULL));
+	OK(cuCtxSynchronize());
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	in = fdopen(fd, "r");
+	rewind(in);
+	n = fread(text, 1, sizeof(text) - 1, in);
+	fclose(in);
+	text[n] = 0;
+	printf("# kernel output: %s\n", text);
+	CHECK(strstr(text, "hello 7 from thread 0\n") != NULL);
+	CHECK(strstr(text, "hello 7 from thread 1\n") != NULL);
+}
+
 static void *worker(void *arg)
 {
 	int *ok = arg, i, v[256], back[256];
@@ -542,6 +573,7 @@ int main(int argc, char **argv)
 		TAP_ENTRY(extra_buffer_launch_packs_mixed_parameters),
 		TAP_ENTRY(bad_launch_configurations_are_invalid_value),
 		TAP_ENTRY(streams_and_events_order_and_time_work),
+		TAP_ENTRY(kernel_printf_reaches_stdout),
 		TAP_ENTRY(threads_share_one_connection),
 		TAP_ENTRY(async_empty_launches_are_counted),
 		TAP_ENTRY(execution_fault_is_sticky_to_its_context_only),

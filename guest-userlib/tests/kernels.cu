@@ -34,3 +34,8 @@ extern "C" __global__ void store(int *p)
 {
 	*p = 42;
 }
+
+extern "C" __global__ void hello(int v)
+{
+	printf("hello %d from thread %d\n", v, threadIdx.x);
+}
