@@ -150,7 +150,8 @@ VGPU_API CUresult cuEventElapsedTime_v2(float *pMilliseconds, CUevent hStart, CU
 	cmd.end = hEnd->id;
 	err = vgpu_tp_call(&c, &cmd.hdr, sizeof(cmd), NULL, 0);
 	if (!err)
-		*pMilliseconds = (float)((double)r.ns / 1e6);
+		/* Signed: an end recorded before the start gives a negative time. */
+		*pMilliseconds = (float)((double)(int64_t)r.ns / 1e6);
 	return vgpu_result(err);
 }
 VGPU_ALIAS(cuEventElapsedTime, cuEventElapsedTime_v2);

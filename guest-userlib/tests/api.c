@@ -422,6 +422,8 @@ TEST(streams_and_events_order_and_time_work)
 	OK(cuStreamQuery(s1));
 	OK(cuEventElapsedTime(&ms, e0, e1));
 	CHECK(ms >= 0);
+	OK(cuEventElapsedTime(&ms, e1, e0));
+	CHECK(ms <= 0);
 	CHECK_EQ(cuEventElapsedTime(&ms, e0, nt), CUDA_ERROR_INVALID_HANDLE);
 	OK(cuMemcpyDtoH(&count, g, sizeof(count)));
 	CHECK_EQ(count, 11);
