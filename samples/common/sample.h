@@ -87,7 +87,7 @@ static inline CUmodule sample_module(void)
 	r = cuModuleLoadDataEx(&mod, ptx_image, 2, opts, vals);
 	if (r != CUDA_SUCCESS && log[0])
 		fprintf(stderr, "PTX error log:\n%s\n", log);
-	CK(r);
+	sample_check(r, "cuModuleLoadDataEx(embedded PTX)", __FILE__, __LINE__);
 	return mod;
 }
 

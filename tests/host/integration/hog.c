@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * hog.c - a client that holds device memory and keeps work in flight until
- * it is killed; the kill -9 test uses it.  Usage: hog MIB
- * Prints "ready" once its memory is allocated and work is queued.
+ * it is killed; the kill -9 test uses it.  Usage: hog MIB [exit]
+ * Prints "ready" once its memory is allocated and work is queued.  With
+ * "exit" it instead finishes its work and exits without freeing anything,
+ * leaving the cleanup to vgpud.
  */
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -29,6 +32,15 @@ int main(int argc, char **argv)
 	    cuStreamCreate(&s, 0)) {
 		fprintf(stderr, "hog: setup failed\n");
 		return 1;
+	}
+	if (argc > 2 && !strcmp(argv[2], "exit")) {
+		if (cuLaunchKernel(f, n / 256, 1, 1, 256, 1, 1, 0, s, args,
+				   NULL) || cuStreamSynchronize(s)) {
+			fprintf(stderr, "hog: work failed\n");
+			return 1;
+		}
+		printf("ready\n");
+		return 0;
 	}
 	for (long i = 0;; i++) {
 		if (cuLaunchKernel(f, n / 256, 1, 1, 256, 1, 1, 0, s, args,

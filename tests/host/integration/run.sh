@@ -183,6 +183,22 @@ fi
 run_sample vectorAdd
 result $? "other clients are served after a client was killed"
 
+# A client that exits without freeing anything: vgpud frees it all.
+mem_before=$(admin_mem)
+timeout -k 5 "$limit" "$bin/hog" 32 exit >"$tmp/hog-exit.out" 2>&1
+rc=$?
+mem_freed() { local m; m=$(admin_mem); [[ -n $m ]] && ((m <= ${mem_before:-0})); }
+((rc == 0)) && vgpud_poll 30 mem_freed
+result $? "a client that exits without freeing has all its memory freed (before ${mem_before:-?}, now $(admin_mem) bytes)"
+
+# Every client has gone: nothing may be left allocated.
+no_mem() { [[ $(admin_mem) == 0 ]]; }
+vgpud_poll 30 no_mem
+result $? "once every client has gone no tenant holds device memory (now $(admin_mem) bytes)"
+if ! no_mem; then
+    vgpud_admin list | sed 's/^/# list: /' | head -n 10
+fi
+
 vgpud_stop
 rc=$?
 result $rc "vgpud exits with status 0 on SIGTERM (status $rc)"
