@@ -76,7 +76,7 @@ typedef struct Worker {
     uint64_t insns;         /* not yet flushed */
     uint64_t total;
     /* Global translation cache. */
-    uint64_t cb, ce;
+    uint64_t cb, cs;
     uint8_t *ch;
     pthread_t thr;
 } Worker;
@@ -145,7 +145,7 @@ static uint8_t *global_lookup(Worker *wk, uint64_t a, uint32_t n)
                 return NULL;
             }
             wk->cb = al->base;
-            wk->ce = al->base + al->size;
+            wk->cs = al->size;
             wk->ch = al->host;
             return al->host + (a - al->base);
         }
@@ -155,8 +155,10 @@ static uint8_t *global_lookup(Worker *wk, uint64_t a, uint32_t n)
 
 static inline uint8_t *gptr(Worker *wk, uint64_t a, uint32_t n)
 {
-    if (a >= wk->cb && a + n <= wk->ce && a + n > a) {
-        return wk->ch + (a - wk->cb);
+    uint64_t off = a - wk->cb;
+
+    if (off < wk->cs && wk->cs - off >= n) {
+        return wk->ch + off;
     }
     return global_lookup(wk, a, n);
 }
@@ -1601,7 +1603,8 @@ reload:
                 FOR_LANES({
                     uint64_t ad = ar[l] + (uint64_t)off;
                     uint8_t *p;
-                    if (ad >= wk->cb && ad + esz <= wk->ce && !(ad & (esz - 1))) {
+                    uint64_t go = ad - wk->cb;
+                    if (go < wk->cs && wk->cs - go >= esz && !(ad & (esz - 1))) {
                         p = wk->ch + (ad - wk->cb);
                     } else if (!(p = xlate(wk, w, fr, sp, ad, esz, l, in))) {
                         goto fault_out;
@@ -1623,7 +1626,7 @@ reload:
                 FOR_LANES({
                     uint64_t ad = ar[l] + (uint64_t)off;
                     uint8_t *p;
-                    if (ad + 4 <= lim && !(ad & 3)) {
+                    if (ad < lim && lim - ad >= 4 && !(ad & 3)) {
                         p = wk->shared + ad;
                     } else if (!(p = xlate(wk, w, fr, sp, ad, 4, l, in))) {
                         goto fault_out;

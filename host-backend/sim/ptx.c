@@ -85,6 +85,7 @@ typedef struct Parser {
     char **chunks;
     uint32_t nchunks, capchunks;
     size_t chunk_used;
+    SimFunc tmpf;           /* a .func's return parameter while parsing */
     /* Pending call argument list (from call operands). */
 } Parser;
 
@@ -2253,17 +2254,18 @@ static int32_t func_add(Parser *ps, const Tok *name, bool entry)
 static void parse_function(Parser *ps, bool entry, uint32_t line)
 {
     SimProgram *p = ps->prog;
-    SimFunc tmpf;
+    SimFunc *tf = &ps->tmpf;
     bool has_ret = false;
 
-    memset(&tmpf, 0, sizeof(tmpf));
+    free(tf->params);
+    memset(tf, 0, sizeof(*tf));
     fn_reset(ps);
-    ps->fn = &tmpf;
+    ps->fn = tf;
     scope_push(ps, line);
     if (!entry && is_p(ps, '(')) {
         /* return parameter */
-        parse_param_list(ps, &tmpf, false);
-        if (tmpf.nparams != 1) {
+        parse_param_list(ps, tf, false);
+        if (tf->nparams != 1) {
             fail(ps, line, "a function returns exactly one parameter");
         }
         has_ret = true;
@@ -2282,13 +2284,14 @@ static void parse_function(Parser *ps, bool entry, uint32_t line)
     f->params = NULL;
     f->nparams = 0;
     f->param_bytes = 0;
-    f->frame_bytes = tmpf.frame_bytes;
+    f->frame_bytes = tf->frame_bytes;
     f->has_ret = has_ret;
     if (has_ret) {
-        f->ret_off = tmpf.params[0].offset;
-        f->ret_size = tmpf.params[0].size;
+        f->ret_off = tf->params[0].offset;
+        f->ret_size = tf->params[0].size;
     }
-    free(tmpf.params);
+    free(tf->params);
+    tf->params = NULL;
     ps->fn = f;
     ps->fn_index = fi;
     if (is_p(ps, '(')) {
@@ -2580,6 +2583,7 @@ int sim_ptx_parse(const char *text, size_t len, SimProgram **out,
     free(ps->label_pc);
     free(ps->bfix);
     free(ps->chunks);
+    free(ps->tmpf.params);
     free(ps);
     return rc;
 }

@@ -1,0 +1,955 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * sim_test.c - direct tests of the sim executor: PTX decoding, instruction
+ * semantics at their edge cases, nvcc-compiled kernels against the same
+ * computation on the host, hostile kernels, fatbins and the ops table.
+ */
+#include <math.h>
+#include <stdint.h>
+
+#include "../../tap.h"
+#include "simtest.h"
+
+static VgpuExec *ex;
+static const char *kdir;
+static char outbuf[65536];
+static size_t outlen;
+static pthread_mutex_t outlock = PTHREAD_MUTEX_INITIALIZER;
+
+static void capture(void *op, const char *t, size_t n)
+{
+    pthread_mutex_lock(&outlock);
+    if (outlen + n < sizeof(outbuf)) {
+        memcpy(outbuf + outlen, t, n);
+        outlen += n;
+        outbuf[outlen] = 0;
+    }
+    pthread_mutex_unlock(&outlock);
+}
+
+static VgpuExecCtx *new_ctx(void)
+{
+    VgpuExecCtx *c = NULL;
+    VgpuExecCtxHooks h = { NULL, capture };
+
+    if (!ex) {
+        char err[256];
+        VgpuExecConfig cfg = { 0 };
+
+        cfg.threads = 2;
+        if (vgpu_exec_sim_ops.init(&cfg, &ex, err, sizeof(err))) {
+            return NULL;
+        }
+    }
+    vgpu_exec_sim_ops.ctx_create(ex, &h, &c);
+    outlen = 0;
+    outbuf[0] = 0;
+    return c;
+}
+
+static char logbuf[4096];
+
+static VgpuExecModule *load_file(VgpuExecCtx *c, const char *name, uint32_t kind, int *rc)
+{
+    char path[512];
+    size_t n;
+    VgpuExecModule *m = NULL;
+
+    snprintf(path, sizeof(path), "%s/%s", kdir, name);
+    char *img = simtest_read_file(path, &n);
+    *rc = vgpu_exec_sim_ops.module_load(c, kind, img, kind == VGPU_IMAGE_PTX ? n + 1 : n,
+                                        &m, logbuf, sizeof(logbuf));
+    free(img);
+    return m;
+}
+
+static VgpuExecModule *load_text(VgpuExecCtx *c, const char *ptx, int *rc)
+{
+    VgpuExecModule *m = NULL;
+
+    *rc = vgpu_exec_sim_ops.module_load(c, VGPU_IMAGE_PTX, ptx, strlen(ptx) + 1, &m,
+                                        logbuf, sizeof(logbuf));
+    return m;
+}
+
+static VgpuExecFunc *func(VgpuExecModule *m, const char *name, VgpuFuncInfo *fi)
+{
+    VgpuExecFunc *f = NULL;
+    VgpuFuncInfo tmp;
+
+    vgpu_exec_sim_ops.module_get_function(m, name, &f, fi ? fi : &tmp);
+    return f;
+}
+
+static uint64_t dalloc(VgpuExecCtx *c, uint64_t n)
+{
+    uint64_t d = 0;
+
+    vgpu_exec_sim_ops.mem_alloc(c, n, &d);
+    return d;
+}
+
+/* ---- single-thread instruction harness ------------------------------------ */
+
+static const char *harness_head =
+    ".version 9.0\n.target sm_75\n.address_size 64\n"
+    ".visible .entry t(.param .u64 po, .param .u64 pi)\n{\n"
+    ".reg .pred %p<8>;\n.reg .b16 %h<8>;\n.reg .b32 %r<16>;\n.reg .b64 %rd<16>;\n"
+    ".reg .f32 %f<16>;\n.reg .f64 %fd<16>;\n"
+    "ld.param.u64 %rd14, [po];\nld.param.u64 %rd15, [pi];\n"
+    "ld.global.u64 %rd1, [%rd15];\nld.global.u64 %rd2, [%rd15+8];\n"
+    "ld.global.u64 %rd3, [%rd15+16];\n"
+    "ld.global.u32 %r1, [%rd15];\nld.global.u32 %r2, [%rd15+8];\n"
+    "ld.global.u32 %r3, [%rd15+16];\n"
+    "ld.global.f32 %f1, [%rd15];\nld.global.f32 %f2, [%rd15+8];\n"
+    "ld.global.f32 %f3, [%rd15+16];\n"
+    "ld.global.f64 %fd1, [%rd15];\nld.global.f64 %fd2, [%rd15+8];\n"
+    "ld.global.f64 %fd3, [%rd15+16];\n";
+
+/*
+ * Runs @body on one thread with inputs @in (three 64-bit slots, readable
+ * as %rdN/%rN/%fN/%fdN, N = 1..3); the body stores results to [%rd14+8k].
+ */
+static int run_body(const char *body, const uint64_t in[3], uint64_t *out, int nout)
+{
+    VgpuExecCtx *c = new_ctx();
+    char ptx[8192];
+    int rc;
+
+    snprintf(ptx, sizeof(ptx), "%s%s\nret;\n}\n", harness_head, body);
+    VgpuExecModule *m = load_text(c, ptx, &rc);
+    if (rc) {
+        printf("# load failed: %s\n", logbuf);
+        vgpu_exec_sim_ops.ctx_destroy(c);
+        return rc;
+    }
+    uint64_t dout = dalloc(c, 8 * 16), din = dalloc(c, 24);
+    simtest_htod(c, din, in, 24);
+    uint64_t p[2] = { dout, din };
+    rc = simtest_launch(c, func(m, "t", NULL), 1, 1, 1, 1, 0, p, 16);
+    simtest_dtoh(c, out, dout, 8 * (size_t)nout);
+    vgpu_exec_sim_ops.module_unload(m);
+    vgpu_exec_sim_ops.ctx_destroy(c);
+    return rc;
+}
+
+static uint64_t fbits(float f)
+{
+    uint32_t u;
+
+    memcpy(&u, &f, 4);
+    return u;
+}
+
+static uint64_t dbits(double d)
+{
+    uint64_t u;
+
+    memcpy(&u, &d, 8);
+    return u;
+}
+
+static float bitsf(uint64_t v)
+{
+    uint32_t u = (uint32_t)v;
+    float f;
+
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+TEST(shifts_of_width_or_more_follow_ptx)
+{
+    uint64_t in[3] = { 0x80000001u, 32, 40 }, o[6];
+
+    CHECK_EQ(run_body("shl.b32 %r4, %r1, %r2;\nst.global.u32 [%rd14], %r4;\n"
+                      "shr.u32 %r5, %r1, %r3;\nst.global.u32 [%rd14+8], %r5;\n"
+                      "shr.s32 %r6, %r1, %r2;\nst.global.u32 [%rd14+16], %r6;\n"
+                      "shr.s32 %r7, %r1, 1;\nst.global.u32 [%rd14+24], %r7;\n"
+                      "shl.b64 %rd4, %rd1, 64;\nst.global.u64 [%rd14+32], %rd4;\n"
+                      "shr.s64 %rd5, -8, 70;\nst.global.u64 [%rd14+40], %rd5;\n",
+                      in, o, 6), 0);
+    CHECK_EQ((uint32_t)o[0], 0);
+    CHECK_EQ((uint32_t)o[1], 0);
+    CHECK_EQ((uint32_t)o[2], 0xffffffffu);
+    CHECK_EQ((uint32_t)o[3], 0xc0000000u);
+    CHECK_EQ(o[4], 0);
+    CHECK_EQ(o[5], UINT64_MAX);
+}
+
+TEST(division_by_zero_and_overflow_have_defined_results)
+{
+    uint64_t in[3] = { 0x80000000u, 0, 0xffffffffu }, o[6];
+
+    CHECK_EQ(run_body("div.s32 %r4, %r1, %r3;\nst.global.u32 [%rd14], %r4;\n"
+                      "rem.s32 %r5, %r1, %r3;\nst.global.u32 [%rd14+8], %r5;\n"
+                      "div.u32 %r6, %r1, %r2;\nst.global.u32 [%rd14+16], %r6;\n"
+                      "rem.u32 %r7, %r1, %r2;\nst.global.u32 [%rd14+24], %r7;\n"
+                      "div.s32 %r8, 7, %r2;\nst.global.u32 [%rd14+32], %r8;\n"
+                      "div.s32 %r9, -7, 2;\nst.global.u32 [%rd14+40], %r9;\n",
+                      in, o, 6), 0);
+    CHECK_EQ((uint32_t)o[0], 0x80000000u);   /* INT_MIN / -1 */
+    CHECK_EQ((uint32_t)o[1], 0);
+    CHECK_EQ((uint32_t)o[2], 0xffffffffu);
+    CHECK_EQ((uint32_t)o[3], 0x80000000u);
+    CHECK_EQ((uint32_t)o[4], 0xffffffffu);
+    CHECK_EQ((int32_t)o[5], -3);
+}
+
+TEST(fma_rounding_modes_are_exact)
+{
+    /* 1 + 2^-24 is halfway between 1 and 1+2^-23: rn ties to even (1). */
+    uint64_t in[3] = { fbits(1.0f), fbits(ldexpf(1.0f, -24)), fbits(-1.0f) }, o[6];
+
+    CHECK_EQ(run_body("fma.rn.f32 %f4, %f1, %f1, %f2;\nst.global.f32 [%rd14], %f4;\n"
+                      "fma.rp.f32 %f5, %f1, %f1, %f2;\nst.global.f32 [%rd14+8], %f5;\n"
+                      "fma.rz.f32 %f6, %f3, %f1, 0f33000000;\nst.global.f32 [%rd14+16], %f6;\n"
+                      "fma.rm.f32 %f7, %f3, %f1, 0f33000000;\nst.global.f32 [%rd14+24], %f7;\n"
+                      "add.rp.f32 %f8, %f1, %f2;\nst.global.f32 [%rd14+32], %f8;\n"
+                      "mul.rz.f64 %fd4, %fd1, %fd1;\nst.global.f64 [%rd14+40], %fd4;\n",
+                      in, o, 6), 0);
+    CHECK(bitsf(o[0]) == 1.0f);
+    CHECK(bitsf(o[1]) == nextafterf(1.0f, 2.0f));
+    CHECK(bitsf(o[2]) == -nextafterf(1.0f, 0.0f));
+    CHECK(bitsf(o[3]) == -1.0f);
+    CHECK(bitsf(o[4]) == nextafterf(1.0f, 2.0f));
+}
+
+TEST(cvt_rounds_and_saturates)
+{
+    uint64_t in[3] = { fbits(-2.5f), fbits(3.7e10f), fbits(NAN) }, o[8];
+
+    CHECK_EQ(run_body("cvt.rni.s32.f32 %r4, %f1;\nst.global.u32 [%rd14], %r4;\n"
+                      "cvt.rzi.s32.f32 %r5, %f2;\nst.global.u32 [%rd14+8], %r5;\n"
+                      "cvt.rzi.s32.f32 %r6, %f3;\nst.global.u32 [%rd14+16], %r6;\n"
+                      "cvt.rmi.u32.f32 %r7, %f1;\nst.global.u32 [%rd14+24], %r7;\n"
+                      "cvt.sat.f32.f32 %f4, %f2;\nst.global.f32 [%rd14+32], %f4;\n"
+                      "cvt.sat.u8.s32 %r8, -5;\nst.global.u32 [%rd14+40], %r8;\n"
+                      "cvt.sat.s16.s32 %r9, 70000;\nst.global.u32 [%rd14+48], %r9;\n"
+                      "cvt.rn.f16.f32 %h1, %f1;\ncvt.u32.u16 %r10, %h1;\n"
+                      "st.global.u32 [%rd14+56], %r10;\n",
+                      in, o, 8), 0);
+    CHECK_EQ((int32_t)o[0], -2);
+    CHECK_EQ((int32_t)o[1], INT32_MAX);
+    CHECK_EQ((int32_t)o[2], 0);
+    CHECK_EQ((uint32_t)o[3], 0);
+    CHECK(bitsf(o[4]) == 1.0f);
+    CHECK_EQ((uint32_t)o[5], 0);
+    CHECK_EQ((uint32_t)o[6], 32767);
+    CHECK_EQ((uint32_t)o[7], 0xc100);     /* -2.5 in binary16 */
+}
+
+TEST(float_compare_min_max_handle_nan_and_signed_zero)
+{
+    uint64_t in[3] = { fbits(NAN), fbits(-0.0f), fbits(0.0f) }, o[6];
+
+    CHECK_EQ(run_body("setp.ne.f32 %p1, %f1, %f2;\nselp.u32 %r4, 1, 0, %p1;\n"
+                      "st.global.u32 [%rd14], %r4;\n"
+                      "setp.neu.f32 %p2, %f1, %f2;\nselp.u32 %r5, 1, 0, %p2;\n"
+                      "st.global.u32 [%rd14+8], %r5;\n"
+                      "min.f32 %f4, %f1, %f3;\nst.global.f32 [%rd14+16], %f4;\n"
+                      "min.f32 %f5, %f2, %f3;\nst.global.f32 [%rd14+24], %f5;\n"
+                      "max.f32 %f6, %f2, %f3;\nst.global.f32 [%rd14+32], %f6;\n"
+                      "add.f32 %f7, %f1, %f3;\nst.global.f32 [%rd14+40], %f7;\n",
+                      in, o, 6), 0);
+    CHECK_EQ((uint32_t)o[0], 0);
+    CHECK_EQ((uint32_t)o[1], 1);
+    CHECK(bitsf(o[2]) == 0.0f);
+    CHECK_EQ((uint32_t)o[3], 0x80000000u);
+    CHECK_EQ((uint32_t)o[4], 0);
+    CHECK_EQ((uint32_t)o[5], 0x7fffffffu);   /* canonical NaN */
+}
+
+TEST(bit_manipulation_matches_the_isa)
+{
+    uint64_t in[3] = { 0xf0f0ff01u, 0x12345678u, 0x9abcdef0u }, o[8];
+
+    CHECK_EQ(run_body("popc.b32 %r4, %r1;\nst.global.u32 [%rd14], %r4;\n"
+                      "clz.b32 %r5, %r2;\nst.global.u32 [%rd14+8], %r5;\n"
+                      "brev.b32 %r6, %r2;\nst.global.u32 [%rd14+16], %r6;\n"
+                      "bfe.s32 %r7, %r1, 4, 8;\nst.global.u32 [%rd14+24], %r7;\n"
+                      "bfe.u32 %r8, %r1, 28, 8;\nst.global.u32 [%rd14+32], %r8;\n"
+                      "bfi.b32 %r9, %r2, %r3, 8, 8;\nst.global.u32 [%rd14+40], %r9;\n"
+                      "prmt.b32 %r10, %r2, %r3, 0x7351;\nst.global.u32 [%rd14+48], %r10;\n"
+                      "clz.b64 %r11, 1;\nst.global.u32 [%rd14+56], %r11;\n",
+                      in, o, 8), 0);
+    CHECK_EQ((uint32_t)o[0], 17);
+    CHECK_EQ((uint32_t)o[1], 3);
+    CHECK_EQ((uint32_t)o[2], 0x1e6a2c48u);
+    CHECK_EQ((uint32_t)o[3], 0xfffffff0u);
+    CHECK_EQ((uint32_t)o[4], 0xf);
+    CHECK_EQ((uint32_t)o[5], 0x9abc78f0u);
+    CHECK_EQ((uint32_t)o[6], 0x9a12de56u);
+    CHECK_EQ((uint32_t)o[7], 63);
+}
+
+TEST(wide_and_high_multiplies)
+{
+    uint64_t in[3] = { 0xffffffffu, 0xfffffffeu, 0xffffffffffffffffull }, o[4];
+
+    CHECK_EQ(run_body("mul.wide.u32 %rd4, %r1, %r2;\nst.global.u64 [%rd14], %rd4;\n"
+                      "mul.wide.s32 %rd5, %r1, %r2;\nst.global.u64 [%rd14+8], %rd5;\n"
+                      "mul.hi.u64 %rd6, %rd3, %rd3;\nst.global.u64 [%rd14+16], %rd6;\n"
+                      "mul.hi.s32 %r4, %r1, %r2;\nst.global.u32 [%rd14+24], %r4;\n",
+                      in, o, 4), 0);
+    CHECK(o[0] == 0xfffffffd00000002ull);
+    CHECK_EQ(o[1], 2);
+    CHECK(o[2] == 0xfffffffffffffffeull);
+    CHECK_EQ((uint32_t)o[3], 0);
+}
+
+TEST(approximate_math_is_within_ptx_bounds)
+{
+    uint64_t in[3] = { fbits(0.75f), fbits(2.0f), fbits(5.0f) }, o[6];
+
+    CHECK_EQ(run_body("sin.approx.f32 %f4, %f1;\nst.global.f32 [%rd14], %f4;\n"
+                      "cos.approx.f32 %f5, %f1;\nst.global.f32 [%rd14+8], %f5;\n"
+                      "ex2.approx.f32 %f6, %f1;\nst.global.f32 [%rd14+16], %f6;\n"
+                      "lg2.approx.f32 %f7, %f3;\nst.global.f32 [%rd14+24], %f7;\n"
+                      "rsqrt.approx.f32 %f8, %f2;\nst.global.f32 [%rd14+32], %f8;\n"
+                      "rcp.rn.f64 %fd4, %fd2;\nst.global.f64 [%rd14+40], %fd4;\n",
+                      in, o, 6), 0);
+    CHECK(fabs(bitsf(o[0]) - sin(0.75)) < 1e-6);
+    CHECK(fabs(bitsf(o[1]) - cos(0.75)) < 1e-6);
+    CHECK(fabs(bitsf(o[2]) - exp2(0.75)) < 2e-6);
+    CHECK(fabs(bitsf(o[3]) - log2(5.0)) < 2e-6);
+    CHECK(fabs(bitsf(o[4]) - 1 / sqrt(2.0)) < 1e-6);
+    double r;
+    memcpy(&r, &o[5], 8);
+    double x;
+    memcpy(&x, &in[1], 8);
+    CHECK(r == 1.0 / x);
+}
+
+TEST(carry_chains_add_128_bit_numbers)
+{
+    uint64_t in[3] = { 0xffffffffu, 1, 0 }, o[2];
+
+    CHECK_EQ(run_body("add.cc.u32 %r4, %r1, %r2;\naddc.u32 %r5, 0, 0;\n"
+                      "st.global.u32 [%rd14], %r4;\nst.global.u32 [%rd14+8], %r5;\n",
+                      in, o, 2), 0);
+    CHECK_EQ((uint32_t)o[0], 0);
+    CHECK_EQ((uint32_t)o[1], 1);
+}
+
+/* ---- nvcc-compiled kernels ------------------------------------------------- */
+
+TEST(vector_add_matches_the_host)
+{
+    VgpuExecCtx *c = new_ctx();
+    int rc;
+    VgpuExecModule *m = load_file(c, "basic.ptx", VGPU_IMAGE_PTX, &rc);
+    int n = 10007;
+    float *a = malloc(n * 4), *b = malloc(n * 4), *r = malloc(n * 4);
+
+    CHECK_EQ(rc, 0);
+    for (int i = 0; i < n; i++) {
+        a[i] = (float)i * 0.5f;
+        b[i] = (float)(n - i);
+    }
+    uint64_t da = dalloc(c, n * 4), db = dalloc(c, n * 4), dc = dalloc(c, n * 4);
+    simtest_htod(c, da, a, n * 4);
+    simtest_htod(c, db, b, n * 4);
+    uint8_t p[28];
+    memcpy(p, &da, 8);
+    memcpy(p + 8, &db, 8);
+    memcpy(p + 16, &dc, 8);
+    memcpy(p + 24, &n, 4);
+    CHECK_EQ(simtest_launch(c, func(m, "vectorAdd", NULL), (n + 255) / 256, 1, 256, 1, 0, p, 28), 0);
+    CHECK_EQ(simtest_dtoh(c, r, dc, n * 4), 0);
+    for (int i = 0; i < n; i++) {
+        CHECK(r[i] == a[i] + b[i]);
+    }
+    free(a);
+    free(b);
+    free(r);
+    vgpu_exec_sim_ops.ctx_destroy(c);
+}
+
+TEST(tiled_matrix_mul_with_shared_memory_matches_the_host)
+{
+    VgpuExecCtx *c = new_ctx();
+    int rc;
+    VgpuExecModule *m = load_file(c, "basic.ptx", VGPU_IMAGE_PTX, &rc);
+    int w = 64, h = 48, k = 80;     /* C[h][w] = A[h][k] * B[k][w] */
+    float *A = malloc(h * k * 4), *B = malloc(k * w * 4), *C = malloc(h * w * 4);
+
+    CHECK_EQ(rc, 0);
+    for (int i = 0; i < h * k; i++) A[i] = (float)((i * 7) % 13) - 6;
+    for (int i = 0; i < k * w; i++) B[i] = (float)((i * 5) % 11) - 5;
+    uint64_t dA = dalloc(c, h * k * 4), dB = dalloc(c, k * w * 4), dC = dalloc(c, h * w * 4);
+    simtest_htod(c, dA, A, h * k * 4);
+    simtest_htod(c, dB, B, k * w * 4);
+    uint8_t p[32];
+    memcpy(p, &dC, 8);
+    memcpy(p + 8, &dA, 8);
+    memcpy(p + 16, &dB, 8);
+    memcpy(p + 24, &k, 4);
+    memcpy(p + 28, &w, 4);
+    CHECK_EQ(simtest_launch(c, func(m, "matrixMul", NULL), w / 16, h / 16, 16, 16, 0, p, 32), 0);
+    simtest_dtoh(c, C, dC, h * w * 4);
+    for (int i = 0; i < h; i++) {
+        for (int j = 0; j < w; j++) {
+            float s = 0;
+            for (int x = 0; x < k; x++) s += A[i * k + x] * B[x * w + j];
+            CHECK(C[i * w + j] == s);
+        }
+    }
+    free(A);
+    free(B);
+    free(C);
+    vgpu_exec_sim_ops.ctx_destroy(c);
+}
+
+TEST(warp_shuffle_reduction_and_atomics_sum_correctly)
+{
+    VgpuExecCtx *c = new_ctx();
+    int rc;
+    VgpuExecModule *m = load_file(c, "basic.ptx", VGPU_IMAGE_PTX, &rc);
+    int n = 100000, zero = 0, sum = 0;
+    int *in = malloc(n * 4);
+
+    CHECK_EQ(rc, 0);
+    for (int i = 0; i < n; i++) {
+        in[i] = (i * 31) % 1000 - 500;
+        sum += in[i];
+    }
+    uint64_t din = dalloc(c, n * 4), dout = dalloc(c, 4);
+    simtest_htod(c, din, in, n * 4);
+    simtest_htod(c, dout, &zero, 4);
+    uint8_t p[20];
+    memcpy(p, &din, 8);
+    memcpy(p + 8, &dout, 8);
+    memcpy(p + 16, &n, 4);
+    CHECK_EQ(simtest_launch(c, func(m, "reduceShfl", NULL), (n + 255) / 256, 1, 256, 1,
+                            8 * 4, p, 20), 0);
+    int got;
+    simtest_dtoh(c, &got, dout, 4);
+    CHECK_EQ(got, sum);
+    free(in);
+    vgpu_exec_sim_ops.ctx_destroy(c);
+}
+
+TEST(histogram_with_shared_and_global_atomics_on_two_threads)
+{
+    VgpuExecCtx *c = new_ctx();
+    int rc;
+    VgpuExecModule *m = load_file(c, "basic.ptx", VGPU_IMAGE_PTX, &rc);
+    int n = 1 << 18;
+    uint8_t *data = malloc(n);
+    unsigned bins[256] = { 0 }, want[256] = { 0 };
+
+    CHECK_EQ(rc, 0);
+    for (int i = 0; i < n; i++) {
+        data[i] = (uint8_t)((i * 2654435761u) >> 13);
+        want[data[i]]++;
+    }
+    uint64_t dd = dalloc(c, n), db = dalloc(c, sizeof(bins));
+    simtest_htod(c, dd, data, n);
+    simtest_htod(c, db, bins, sizeof(bins));
+    uint8_t p[24];
+    memcpy(p, &dd, 8);
+    memcpy(p + 8, &n, 4);
+    memcpy(p + 16, &db, 8);
+    CHECK_EQ(simtest_launch(c, func(m, "histogram", NULL), 64, 1, 256, 1, 0, p, 24), 0);
+    simtest_dtoh(c, bins, db, sizeof(bins));
+    for (int i = 0; i < 256; i++) {
+        CHECK_EQ(bins[i], want[i]);
+    }
+    free(data);
+    vgpu_exec_sim_ops.ctx_destroy(c);
+}
+
+TEST(module_globals_have_initializers_and_addresses)
+{
+    VgpuExecCtx *c = new_ctx();
+    int rc;
+    VgpuExecModule *m = load_file(c, "basic.ptx", VGPU_IMAGE_PTX, &rc);
+    uint64_t d, sz;
+    int v;
+
+    CHECK_EQ(rc, 0);
+    CHECK_EQ(vgpu_exec_sim_ops.module_get_global(m, "counter", &d, &sz), 0);
+    CHECK_EQ(sz, 4);
+    simtest_dtoh(c, &v, d, 4);
+    CHECK_EQ(v, 7);
+    v = 3;
+    simtest_htod(c, d, &v, 4);
+    CHECK_EQ(vgpu_exec_sim_ops.module_get_global(m, "coef", &d, &sz), 0);
+    CHECK_EQ(sz, 16);
+    CHECK_EQ(vgpu_exec_sim_ops.module_get_global(m, "nosuch", &d, &sz), VGPU_S_NOT_FOUND);
+    uint64_t dout = dalloc(c, 32 * 4);
+    CHECK_EQ(simtest_launch(c, func(m, "useGlobals", NULL), 1, 1, 32, 1, 0, &dout, 8), 0);
+    float out[32];
+    simtest_dtoh(c, out, dout, sizeof(out));
+    for (int i = 0; i < 32; i++) {
+        CHECK(out[i] == (float)((i & 3) + 1) * 3);
+    }
+    vgpu_exec_sim_ops.ctx_destroy(c);
+}
+
+TEST(printf_output_reaches_the_print_hook)
+{
+    VgpuExecCtx *c = new_ctx();
+    int rc;
+    VgpuExecModule *m = load_file(c, "basic.ptx", VGPU_IMAGE_PTX, &rc);
+    int x = 42;
+
+    CHECK_EQ(rc, 0);
+    CHECK_EQ(simtest_launch(c, func(m, "hello", NULL), 1, 1, 2, 1, 0, &x, 4), 0);
+    CHECK(strstr(outbuf, "hello from 0: x=42 f=1.500000\n") != NULL);
+    CHECK(strstr(outbuf, "hello from 1: x=42 f=1.500000\n") != NULL);
+    vgpu_exec_sim_ops.ctx_destroy(c);
+}
+
+TEST(recursive_device_functions_return_values)
+{
+    VgpuExecCtx *c = new_ctx();
+    int rc;
+    VgpuExecModule *m = load_file(c, "basic.ptx", VGPU_IMAGE_PTX, &rc);
+    uint64_t d = dalloc(c, 64 * 4);
+    uint8_t p[12];
+    int n = 12, out[64];
+    static const int fib[] = { 144, 233, 377, 610 };
+
+    CHECK_EQ(rc, 0);
+    memcpy(p, &d, 8);
+    memcpy(p + 8, &n, 4);
+    CHECK_EQ(simtest_launch(c, func(m, "recurse", NULL), 1, 1, 64, 1, 0, p, 12), 0);
+    simtest_dtoh(c, out, d, sizeof(out));
+    for (int i = 0; i < 64; i++) {
+        CHECK_EQ(out[i], fib[i & 3]);
+    }
+    vgpu_exec_sim_ops.ctx_destroy(c);
+}
+
+TEST(divergent_branches_reconverge_for_shuffle_and_ballot)
+{
+    VgpuExecCtx *c = new_ctx();
+    int rc;
+    VgpuExecModule *m = load_file(c, "basic.ptx", VGPU_IMAGE_PTX, &rc);
+    uint64_t d = dalloc(c, 32 * 4);
+    int out[32], v[32];
+    unsigned ballot = 0;
+
+    CHECK_EQ(rc, 0);
+    CHECK_EQ(simtest_launch(c, func(m, "divergent", NULL), 1, 1, 32, 1, 0, &d, 8), 0);
+    simtest_dtoh(c, out, d, sizeof(out));
+    for (int t = 0; t < 32; t++) {
+        v[t] = (t & 1) ? t * 3 : t + 100;
+        if (t < 8) for (int k = 0; k < t; k++) v[t] += k;
+    }
+    int w[32];
+    for (int t = 0; t < 32; t++) w[t] = v[t] + v[(t + 1) & 31];
+    for (int t = 0; t < 32; t++) if (w[t] & 4) ballot |= 1u << t;
+    for (int t = 0; t < 32; t++) {
+        CHECK_EQ(out[t], (int)(w[t] ^ ballot));
+    }
+    vgpu_exec_sim_ops.ctx_destroy(c);
+}
+
+TEST(device_assert_fails_the_launch_with_assert_status)
+{
+    VgpuExecCtx *c = new_ctx();
+    int rc;
+    VgpuExecModule *m = load_file(c, "basic.ptx", VGPU_IMAGE_PTX, &rc);
+    int x = 5;
+
+    CHECK_EQ(rc, 0);
+    CHECK_EQ(simtest_launch(c, func(m, "asserter", NULL), 1, 1, 32, 1, 0, &x, 4), VGPU_S_ASSERT);
+    CHECK(strstr(outbuf, "Assertion `x != threadIdx.x` failed") != NULL);
+    x = 100;
+    CHECK_EQ(simtest_launch(c, func(m, "asserter", NULL), 1, 1, 32, 1, 0, &x, 4), 0);
+    vgpu_exec_sim_ops.ctx_destroy(c);
+}
+
+TEST(globaltimer_spin_kernel_completes)
+{
+    VgpuExecCtx *c = new_ctx();
+    int rc;
+    VgpuExecModule *m = load_file(c, "basic.ptx", VGPU_IMAGE_PTX, &rc);
+    uint64_t ns = 200 * 1000 * 1000ull;
+
+    CHECK_EQ(rc, 0);
+    CHECK_EQ(simtest_launch(c, func(m, "spin", NULL), 1, 1, 32, 1, 0, &ns, 8), 0);
+    vgpu_exec_sim_ops.ctx_destroy(c);
+}
+
+TEST(entry_reports_parameters_and_attributes)
+{
+    VgpuExecCtx *c = new_ctx();
+    int rc;
+    VgpuFuncInfo fi;
+    const char *ptx =
+        ".version 8.0\n.target sm_75\n.address_size 64\n"
+        ".visible .entry k(.param .u8 a, .param .align 8 .b8 s[24], .param .u32 b, "
+        ".param .f64 c)\n.maxntid 128, 1, 1\n{\n.reg .b32 %r<5>;\n"
+        ".shared .align 4 .b8 buf[100];\n.local .align 8 .b8 dep[40];\nret;\n}\n";
+    VgpuExecModule *m = load_text(c, ptx, &rc);
+
+    CHECK_EQ(rc, 0);
+    CHECK(func(m, "k", &fi) != NULL);
+    CHECK_EQ(fi.nparams, 4);
+    CHECK_EQ(fi.params[0].offset, 0);
+    CHECK_EQ(fi.params[0].size, 1);
+    CHECK_EQ(fi.params[1].offset, 8);
+    CHECK_EQ(fi.params[1].size, 24);
+    CHECK_EQ(fi.params[2].offset, 32);
+    CHECK_EQ(fi.params[3].offset, 40);
+    CHECK_EQ(fi.param_bytes, 48);
+    CHECK_EQ(fi.attrs[VGPU_FUNC_ATTR_MAX_THREADS], 128);
+    CHECK_EQ(fi.attrs[VGPU_FUNC_ATTR_SHARED_BYTES], 100);
+    CHECK_EQ(fi.attrs[VGPU_FUNC_ATTR_LOCAL_BYTES], 40);
+    CHECK_EQ(fi.attrs[VGPU_FUNC_ATTR_NUM_REGS], 5);
+    CHECK_EQ(fi.attrs[VGPU_FUNC_ATTR_PTX_VERSION], 80);
+    vgpu_exec_sim_ops.ctx_destroy(c);
+}
+
+/* ---- hostile kernels ------------------------------------------------------- */
+
+static int run_hostile(const char *body, unsigned threads, uint64_t budget)
+{
+    char ptx[4096];
+    int rc;
+    VgpuExecCtx *c;
+
+    if (budget) {
+        /* A separate executor with a small budget. */
+        VgpuExec *e2;
+        char err[128];
+        VgpuExecConfig cfg = { .threads = 2, .insn_budget = budget };
+        VgpuExecCtxHooks h = { NULL, capture };
+
+        vgpu_exec_sim_ops.init(&cfg, &e2, err, sizeof(err));
+        vgpu_exec_sim_ops.ctx_create(e2, &h, &c);
+        snprintf(ptx, sizeof(ptx), ".version 9.0\n.target sm_75\n.address_size 64\n"
+                 ".visible .entry h(.param .u64 p)\n{\n.reg .pred %%p<4>;\n.reg .b32 %%r<16>;\n"
+                 ".reg .b64 %%rd<16>;\n.shared .align 4 .b8 sh[64];\n"
+                 ".local .align 4 .b8 lo[16];\n%s\nret;\n}\n", body);
+        VgpuExecModule *m = load_text(c, ptx, &rc);
+        if (rc) {
+            printf("# %s\n", logbuf);
+            return -1;
+        }
+        uint64_t d = dalloc(c, 256);
+        rc = simtest_launch(c, func(m, "h", NULL), 2, 1, threads, 1, 0, &d, 8);
+        vgpu_exec_sim_ops.ctx_destroy(c);
+        vgpu_exec_sim_ops.fini(e2);
+        return rc;
+    }
+    c = new_ctx();
+    snprintf(ptx, sizeof(ptx), ".version 9.0\n.target sm_75\n.address_size 64\n"
+             ".visible .entry h(.param .u64 p)\n{\n.reg .pred %%p<4>;\n.reg .b32 %%r<16>;\n"
+             ".reg .b64 %%rd<16>;\n.shared .align 4 .b8 sh[64];\n"
+             ".local .align 4 .b8 lo[16];\n%s\nret;\n}\n", body);
+    VgpuExecModule *m = load_text(c, ptx, &rc);
+    if (rc) {
+        printf("# %s\n", logbuf);
+        vgpu_exec_sim_ops.ctx_destroy(c);
+        return -1;
+    }
+    uint64_t d = dalloc(c, 256);
+    rc = simtest_launch(c, func(m, "h", NULL), 2, 1, threads, 1, 0, &d, 8);
+    vgpu_exec_sim_ops.ctx_destroy(c);
+    return rc;
+}
+
+TEST(out_of_bounds_global_access_is_an_illegal_address)
+{
+    CHECK_EQ(run_hostile("ld.param.u64 %rd1, [p];\nst.global.u32 [%rd1+256], 1;", 32, 0),
+             VGPU_S_ILLEGAL_ADDRESS);
+    CHECK_EQ(run_hostile("ld.param.u64 %rd1, [p];\nst.global.u32 [%rd1+252], 1;", 32, 0), 0);
+    CHECK_EQ(run_hostile("mov.u64 %rd1, 0;\nld.u32 %r1, [%rd1];", 1, 0),
+             VGPU_S_ILLEGAL_ADDRESS);
+    CHECK_EQ(run_hostile("mov.u64 %rd1, -4;\nld.global.u32 %r1, [%rd1];", 1, 0),
+             VGPU_S_ILLEGAL_ADDRESS);
+}
+
+TEST(out_of_bounds_shared_local_and_param_access_faults)
+{
+    CHECK_EQ(run_hostile("mov.u32 %r1, sh;\nst.shared.u32 [%r1+64], 1;", 32, 0),
+             VGPU_S_ILLEGAL_ADDRESS);
+    CHECK_EQ(run_hostile("mov.u32 %r1, 1048576;\nld.shared.u32 %r2, [%r1];", 1, 0),
+             VGPU_S_ILLEGAL_ADDRESS);
+    CHECK_EQ(run_hostile("mov.u64 %rd1, 1000000;\nst.local.u32 [%rd1], 1;", 1, 0),
+             VGPU_S_ILLEGAL_ADDRESS);
+    CHECK_EQ(run_hostile("ld.param.u64 %rd1, [p+8];", 1, 0), VGPU_S_ILLEGAL_ADDRESS);
+    CHECK_EQ(run_hostile("ld.param.u64 %rd1, [p];\nld.global.u32 %r1, [%rd1+2];", 1, 0),
+             VGPU_S_MISALIGNED_ADDRESS);
+}
+
+TEST(endless_loop_hits_the_instruction_budget)
+{
+    CHECK_EQ(run_hostile("L1:\nbra.uni L1;", 64, 1u << 24), VGPU_S_LAUNCH_TIMEOUT);
+}
+
+TEST(runaway_recursion_is_stopped)
+{
+    VgpuExecCtx *c = new_ctx();
+    int rc;
+    const char *ptx =
+        ".version 9.0\n.target sm_75\n.address_size 64\n"
+        ".func r(.param .b32 x)\n{\n.reg .b32 %r<3>;\nld.param.b32 %r1, [x];\n"
+        "add.s32 %r2, %r1, 1;\n{\n.param .b32 a;\nst.param.b32 [a], %r2;\n"
+        "call.uni r, (a);\n}\nret;\n}\n"
+        ".visible .entry h()\n{\n{\n.param .b32 a;\nst.param.b32 [a], 0;\ncall.uni r, (a);\n}\nret;\n}\n";
+    VgpuExecModule *m = load_text(c, ptx, &rc);
+
+    CHECK_EQ(rc, 0);
+    rc = simtest_launch(c, func(m, "h", NULL), 1, 1, 32, 1, 0, NULL, 0);
+    CHECK(rc == VGPU_S_ILLEGAL_ADDRESS || rc == VGPU_S_LAUNCH_FAILED);
+    vgpu_exec_sim_ops.ctx_destroy(c);
+}
+
+TEST(barrier_that_can_never_complete_fails_the_launch)
+{
+    /* Warp 0 waits at barrier 1 for 128 threads; only 64 exist. */
+    CHECK_EQ(run_hostile("mov.u32 %r1, %tid.x;\nsetp.lt.u32 %p1, %r1, 32;\n"
+                         "@%p1 bar.sync 1, 128;\n@!%p1 bar.sync 2, 128;", 64, 0),
+             VGPU_S_LAUNCH_FAILED);
+    /* Threads that exited early do not block __syncthreads of the others. */
+    CHECK_EQ(run_hostile("mov.u32 %r1, %tid.x;\nsetp.lt.u32 %p1, %r1, 40;\n"
+                         "@%p1 bra DONE;\nbar.sync 0;\nDONE:", 64, 0), 0);
+}
+
+TEST(malformed_ptx_is_refused_with_the_line)
+{
+    VgpuExecCtx *c = new_ctx();
+    int rc;
+
+    load_text(c, ".version 9.0\n.target sm_75\n.address_size 64\n"
+                 ".visible .entry k()\n{\n.reg .b32 %r<2>;\nfoo.bar %r1;\nret;\n}\n", &rc);
+    CHECK_EQ(rc, VGPU_S_INVALID_PTX);
+    CHECK(strstr(logbuf, "line 7") != NULL);
+    load_text(c, ".version 9.0\n.target sm_75\n.address_size 64\n"
+                 ".visible .entry k()\n{\n.reg .b32 %r<2>;\nadd.s32 %r1, %r9, 1;\nret;\n}\n", &rc);
+    CHECK_EQ(rc, VGPU_S_INVALID_PTX);
+    CHECK(strstr(logbuf, "line 7") != NULL && strstr(logbuf, "%r9") != NULL);
+    load_text(c, ".version 9.0\n.target sm_75\n.address_size 64\n"
+                 ".visible .entry k()\n{\nbra.uni NOWHERE;\n}\n", &rc);
+    CHECK_EQ(rc, VGPU_S_INVALID_PTX);
+    load_text(c, ".version 9.0\n.target sm_75\n.address_size 64\n.visible .entry k(\n", &rc);
+    CHECK_EQ(rc, VGPU_S_INVALID_PTX);
+    load_text(c, ".version 10.0\n.target sm_75\n", &rc);
+    CHECK_EQ(rc, VGPU_S_INVALID_PTX);
+    vgpu_exec_sim_ops.ctx_destroy(c);
+}
+
+TEST(a_faulting_context_leaves_another_context_working)
+{
+    VgpuExecCtx *bad = new_ctx(), *good = new_ctx();
+    int rc;
+    VgpuExecModule *mb = load_text(bad, ".version 9.0\n.target sm_75\n.address_size 64\n"
+        ".visible .entry k(.param .u64 p)\n{\n.reg .b64 %rd<3>;\nld.param.u64 %rd1, [p];\n"
+        "st.global.u32 [%rd1], 7;\nret;\n}\n", &rc);
+    CHECK_EQ(rc, 0);
+    uint64_t dg = dalloc(good, 4);
+    /* The bad context aims at the good one's allocation. */
+    CHECK_EQ(simtest_launch(bad, func(mb, "k", NULL), 1, 1, 1, 1, 0, &dg, 8), VGPU_S_ILLEGAL_ADDRESS);
+    int v = 1;
+    simtest_htod(good, dg, &v, 4);
+    simtest_dtoh(good, &v, dg, 4);
+    CHECK_EQ(v, 1);
+    vgpu_exec_sim_ops.ctx_destroy(bad);
+    vgpu_exec_sim_ops.ctx_destroy(good);
+}
+
+/* ---- fatbins, memory, device ------------------------------------------------ */
+
+TEST(fatbin_with_zstd_ptx_loads_and_runs)
+{
+    VgpuExecCtx *c = new_ctx();
+    int rc;
+    VgpuExecModule *m = load_file(c, "tiny_ptx.fatbin", VGPU_IMAGE_FATBIN, &rc);
+
+    CHECK_EQ(rc, 0);
+    float x[4] = { 1, 2, 3, 4 };
+    uint64_t d = dalloc(c, 16);
+    simtest_htod(c, d, x, 16);
+    uint8_t p[16];
+    float f = 2.5f;
+    int n = 3;
+    memcpy(p, &d, 8);
+    memcpy(p + 8, &f, 4);
+    memcpy(p + 12, &n, 4);
+    CHECK_EQ(simtest_launch(c, func(m, "scale", NULL), 1, 1, 32, 1, 0, p, 16), 0);
+    simtest_dtoh(c, x, d, 16);
+    CHECK(x[0] == 2.5f && x[2] == 7.5f && x[3] == 4);
+    vgpu_exec_sim_ops.ctx_destroy(c);
+}
+
+TEST(fatbin_with_only_sass_is_refused_clearly)
+{
+    VgpuExecCtx *c = new_ctx();
+    int rc;
+
+    load_file(c, "tiny_sass.fatbin", VGPU_IMAGE_FATBIN, &rc);
+    CHECK_EQ(rc, VGPU_S_NO_BINARY_FOR_GPU);
+    CHECK(strstr(logbuf, "PTX") != NULL);
+    CHECK_EQ(vgpu_exec_sim_ops.module_load(c, VGPU_IMAGE_CUBIN, "\x7f" "ELF", 4, NULL,
+                                           logbuf, sizeof(logbuf)), VGPU_S_NO_BINARY_FOR_GPU);
+    CHECK_EQ(vgpu_exec_sim_ops.module_load(c, VGPU_IMAGE_FATBIN, "junkjunkjunkjunkjunk", 20,
+                                           NULL, logbuf, sizeof(logbuf)), VGPU_S_INVALID_IMAGE);
+    vgpu_exec_sim_ops.ctx_destroy(c);
+}
+
+TEST(memory_ops_copy_set_and_free)
+{
+    VgpuExecCtx *c = new_ctx();
+    uint64_t a = dalloc(c, 1000), b = dalloc(c, 1000);
+    uint8_t buf[1000];
+    VgpuExecItem it;
+
+    CHECK(a && b && a != b);
+    CHECK_EQ(a % 256, 0);
+    memset(&it, 0, sizeof(it));
+    it.kind = VGPU_ITEM_MEMSET;
+    it.u.memset.dptr = a;
+    it.u.memset.count = 250;
+    it.u.memset.value = 0x01020304;
+    it.u.memset.elem_size = 4;
+    CHECK_EQ(simtest_run(c, &it), 0);
+    memset(&it, 0, sizeof(it));
+    it.kind = VGPU_ITEM_DTOD;
+    it.u.dtod.dst = b;
+    it.u.dtod.src = a;
+    it.u.dtod.size = 1000;
+    CHECK_EQ(simtest_run(c, &it), 0);
+    CHECK_EQ(simtest_dtoh(c, buf, b, 1000), 0);
+    CHECK_EQ(buf[0], 4);
+    CHECK_EQ(buf[999], 1);
+    memset(&it, 0, sizeof(it));
+    it.kind = VGPU_ITEM_MARKER;
+    CHECK_EQ(simtest_run(c, &it), 0);
+    CHECK_EQ(vgpu_exec_sim_ops.mem_free(c, a + 4), VGPU_S_INVALID_VALUE);
+    CHECK_EQ(vgpu_exec_sim_ops.mem_free(c, a), 0);
+    CHECK_EQ(vgpu_exec_sim_ops.mem_free(c, a), VGPU_S_INVALID_VALUE);
+    uint64_t f, t;
+    vgpu_exec_sim_ops.mem_get_info(ex, &f, &t);
+    CHECK(t >= f && f > 0);
+    vgpu_exec_sim_ops.ctx_destroy(c);
+}
+
+TEST(streams_run_in_order_and_complete_every_item)
+{
+    VgpuExecCtx *c = new_ctx();
+    VgpuExecStream *s1, *s2;
+    int rc;
+    VgpuExecModule *m = load_file(c, "basic.ptx", VGPU_IMAGE_PTX, &rc);
+    enum { N = 40 };
+    VgpuExecItem items[N];
+    SimWait w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0 };
+    uint64_t d1 = dalloc(c, 4096 * 4), d2 = dalloc(c, 4096 * 4);
+    uint8_t p1[24], p2[24];
+    int n = 4096;
+    float a = 2.0f;
+
+    CHECK_EQ(rc, 0);
+    CHECK_EQ(vgpu_exec_sim_ops.stream_create(c, &s1), 0);
+    CHECK_EQ(vgpu_exec_sim_ops.stream_create(c, &s2), 0);
+    memcpy(p1, &n, 4);
+    memcpy(p1 + 4, &a, 4);
+    memcpy(p1 + 8, &d1, 8);
+    memcpy(p1 + 16, &d1, 8);
+    memcpy(p2, p1, 8);
+    memcpy(p2 + 8, &d2, 8);
+    memcpy(p2 + 16, &d2, 8);
+    /* saxpy with x == y doubles y*2+y = 3y per launch: order matters with memsets. */
+    for (int i = 0; i < N; i++) {
+        memset(&items[i], 0, sizeof(items[i]));
+        items[i].stream = (i & 1) ? s2 : s1;
+        if (i < 2) {
+            items[i].kind = VGPU_ITEM_MEMSET;
+            items[i].u.memset.dptr = (i & 1) ? d2 : d1;
+            items[i].u.memset.count = 4096;
+            items[i].u.memset.value = 0x3f800000;   /* 1.0f */
+            items[i].u.memset.elem_size = 4;
+        } else {
+            items[i].kind = VGPU_ITEM_LAUNCH;
+            items[i].u.launch.func = func(m, "saxpy", NULL);
+            items[i].u.launch.grid[0] = 16;
+            items[i].u.launch.grid[1] = items[i].u.launch.grid[2] = 1;
+            items[i].u.launch.block[0] = 256;
+            items[i].u.launch.block[1] = items[i].u.launch.block[2] = 1;
+            items[i].u.launch.params = (i & 1) ? p2 : p1;
+            items[i].u.launch.param_bytes = 24;
+        }
+        items[i].done = simtest_done;
+        items[i].opaque = &w;
+        CHECK_EQ(vgpu_exec_sim_ops.submit(c, &items[i]), 0);
+    }
+    pthread_mutex_lock(&w.m);
+    while (w.done < N) {
+        pthread_cond_wait(&w.c, &w.m);
+    }
+    pthread_mutex_unlock(&w.m);
+    float r[2];
+    simtest_dtoh(c, &r[0], d1 + 4000, 4);
+    simtest_dtoh(c, &r[1], d2 + 4000, 4);
+    CHECK(r[0] == powf(3.0f, (N - 2) / 2) && r[1] == r[0]);
+    vgpu_exec_sim_ops.stream_destroy(s1);
+    vgpu_exec_sim_ops.stream_destroy(s2);
+    vgpu_exec_sim_ops.ctx_destroy(c);
+}
+
+TEST(device_info_describes_an_sm75_class_device)
+{
+    VgpuDeviceInfo di;
+
+    new_ctx();
+    vgpu_exec_sim_ops.device_info(ex, &di);
+    CHECK(strstr(di.name, "sim") != NULL);
+    CHECK_EQ(di.attrs[1], 1024);
+    CHECK_EQ(di.attrs[4], 64);
+    CHECK_EQ(di.attrs[5], 2147483647);
+    CHECK_EQ(di.attrs[10], 32);
+    CHECK_EQ(di.attrs[8], 49152);
+    CHECK_EQ(di.attrs[75], 7);
+    CHECK_EQ(di.attrs[76], 5);
+    CHECK_EQ(di.attrs[16], 2);
+    CHECK_EQ(di.total_mem, 4ull << 30);
+}
+
+int main(void)
+{
+    static const struct tap_test t[] = {
+        TAP_ENTRY(shifts_of_width_or_more_follow_ptx),
+        TAP_ENTRY(division_by_zero_and_overflow_have_defined_results),
+        TAP_ENTRY(fma_rounding_modes_are_exact),
+        TAP_ENTRY(cvt_rounds_and_saturates),
+        TAP_ENTRY(float_compare_min_max_handle_nan_and_signed_zero),
+        TAP_ENTRY(bit_manipulation_matches_the_isa),
+        TAP_ENTRY(wide_and_high_multiplies),
+        TAP_ENTRY(approximate_math_is_within_ptx_bounds),
+        TAP_ENTRY(carry_chains_add_128_bit_numbers),
+        TAP_ENTRY(vector_add_matches_the_host),
+        TAP_ENTRY(tiled_matrix_mul_with_shared_memory_matches_the_host),
+        TAP_ENTRY(warp_shuffle_reduction_and_atomics_sum_correctly),
+        TAP_ENTRY(histogram_with_shared_and_global_atomics_on_two_threads),
+        TAP_ENTRY(module_globals_have_initializers_and_addresses),
+        TAP_ENTRY(printf_output_reaches_the_print_hook),
+        TAP_ENTRY(recursive_device_functions_return_values),
+        TAP_ENTRY(divergent_branches_reconverge_for_shuffle_and_ballot),
+        TAP_ENTRY(device_assert_fails_the_launch_with_assert_status),
+        TAP_ENTRY(globaltimer_spin_kernel_completes),
+        TAP_ENTRY(entry_reports_parameters_and_attributes),
+        TAP_ENTRY(out_of_bounds_global_access_is_an_illegal_address),
+        TAP_ENTRY(out_of_bounds_shared_local_and_param_access_faults),
+        TAP_ENTRY(endless_loop_hits_the_instruction_budget),
+        TAP_ENTRY(runaway_recursion_is_stopped),
+        TAP_ENTRY(barrier_that_can_never_complete_fails_the_launch),
+        TAP_ENTRY(malformed_ptx_is_refused_with_the_line),
+        TAP_ENTRY(a_faulting_context_leaves_another_context_working),
+        TAP_ENTRY(fatbin_with_zstd_ptx_loads_and_runs),
+        TAP_ENTRY(fatbin_with_only_sass_is_refused_clearly),
+        TAP_ENTRY(memory_ops_copy_set_and_free),
+        TAP_ENTRY(streams_run_in_order_and_complete_every_item),
+        TAP_ENTRY(device_info_describes_an_sm75_class_device),
+    };
+    kdir = getenv("SIM_KERNELS") ? getenv("SIM_KERNELS") : "kernels";
+    int rc = tap_run(t, sizeof(t) / sizeof(t[0]));
+    if (ex) {
+        vgpu_exec_sim_ops.fini(ex);
+    }
+    return rc;
+}
