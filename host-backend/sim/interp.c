@@ -50,6 +50,7 @@ typedef struct Warp {
     uint32_t exited;
     uint32_t blocked;       /* lanes waiting at a barrier */
     uint32_t barmask[16];
+    uint8_t carry[32];      /* CC.CF per lane (add.cc/addc/mad.cc/madc) */
     bool done;
     Frame *frames;
     uint32_t nframes, capframes;
@@ -1226,7 +1227,7 @@ reload:
                 /* Carry chains: the carry flag lives in w->... per lane; kept
                  * in a hidden register: bit 32/64 extension is not
                  * available, so emulate with a per-warp array. */
-                static _Thread_local uint8_t carry[32];
+                uint8_t *carry = w->carry;
                 bool usec = in->op == OP_ADDC || in->op == OP_SUBC;
                 bool setc = in->flags & SIM_F_CC;
                 FOR_LANES({
@@ -1271,8 +1272,35 @@ reload:
             }
             break;
         }
+        case OP_MADC:
         case OP_MUL: case OP_MAD: {
-            bool mad = in->op == OP_MAD;
+            bool mad = in->op == OP_MAD || in->op == OP_MADC;
+            if (in->op == OP_MADC || (in->flags & SIM_F_CC)) {
+                /* Extended-precision multiply-add: carry in and/or out. */
+                bool usec = in->op == OP_MADC, setc = in->flags & SIM_F_CC;
+                bool hi = in->flags & SIM_F_HI, sg = tsigned(t);
+                uint8_t *carry = w->carry;
+                FOR_LANES({
+                    unsigned __int128 prod;
+                    uint64_t part;
+                    if (sz == 8) {
+                        prod = sg ? (unsigned __int128)((__int128)(int64_t)a[l] * (int64_t)b[l])
+                                  : (unsigned __int128)a[l] * b[l];
+                        part = hi ? (uint64_t)(prod >> 64) : (uint64_t)prod;
+                    } else {
+                        uint64_t p64 = sg ? (uint64_t)(sext(a[l], 4) * sext(b[l], 4))
+                                          : zext(a[l], 4) * zext(b[l], 4);
+                        part = hi ? (p64 >> 32) & 0xffffffffu : p64 & 0xffffffffu;
+                    }
+                    unsigned __int128 s = (unsigned __int128)part + zext(c[l], sz) +
+                                          (usec ? carry[l] : 0);
+                    if (setc) {
+                        carry[l] = sz == 8 ? (uint8_t)(s >> 64) : (uint8_t)((s >> 32) & 1);
+                    }
+                    d[l] = zext((uint64_t)s, sz);
+                });
+                break;
+            }
             if (t == SIM_T_F32) {
                 if (in->rnd <= SIM_RND_RN && !(in->flags & (SIM_F_FTZ | SIM_F_SAT))) {
                     if (mad) {

@@ -986,7 +986,7 @@ static const char *const op_names[] = {
     [OP_LOP3] = "lop3", [OP_SHF] = "shf", [OP_FNS] = "fns", [OP_DP4A] = "dp4a",
     [OP_DP2A] = "dp2a", [OP_ISSPACEP] = "isspacep",
     [OP_NANOSLEEP] = "nanosleep", [OP_ADDC] = "addc", [OP_SUBC] = "subc",
-    [OP_BFIND] = "bfind", [OP_PREFETCH] = "prefetch",
+    [OP_BFIND] = "bfind", [OP_PREFETCH] = "prefetch", [OP_MADC] = "madc",
 };
 
 static int find_op(const char *s, uint32_t n)
@@ -1113,7 +1113,7 @@ static void parse_mods(Parser *ps, int op, const char *s, uint32_t n,
         else if (op == OP_SHF && IS("l")) m->shf_l = true;
         else if (op == OP_SHF && IS("r")) m->shf_r = true;
         else if (IS("shiftamt")) m->shiftamt = true;
-        else if (IS("uni") || IS("aligned") || IS("volatile") || IS("relaxed") ||
+        else if (IS("uni") || IS("aligned") || IS("volatile") || IS("relaxed") || IS("warp") || IS("gl") || IS("sys") ||
                  IS("acquire") || IS("release") || IS("acq_rel") || IS("sc") ||
                  IS("weak") || IS("mmio") || IS("sys") || IS("gpu") || IS("cta") ||
                  IS("cluster") || IS("ca") || IS("cg") || IS("cs") || IS("lu") ||
@@ -1937,7 +1937,7 @@ static void parse_insn(Parser *ps, Tok optok, int32_t pred, bool pneg)
             [OP_SQRT] = 1, [OP_RSQRT] = 1, [OP_EX2] = 1, [OP_LG2] = 1,
             [OP_SIN] = 1, [OP_COS] = 1, [OP_TANH] = 1, [OP_COPYSIGN] = 2,
             [OP_LOP3] = 4, [OP_SHF] = 3, [OP_FNS] = 3, [OP_DP4A] = 3,
-            [OP_DP2A] = 3, [OP_ADDC] = 2, [OP_SUBC] = 2, [OP_BFIND] = 1,
+            [OP_DP2A] = 3, [OP_ADDC] = 2, [OP_SUBC] = 2, [OP_BFIND] = 1, [OP_MADC] = 3,
         };
         int ns = op < OP_COUNT ? nsrc[op] : 0;
         if (!ns) {
@@ -1965,7 +1965,7 @@ static void parse_insn(Parser *ps, Tok optok, int32_t pred, bool pneg)
             if ((op == OP_SHL || op == OP_SHR) && i == 1) sty = SIM_T_U32;
             if (op == OP_BFE && i > 0) sty = SIM_T_U32;
             if (op == OP_BFI && i > 1) sty = SIM_T_U32;
-            if ((op == OP_MAD) && (m.flags & SIM_F_WIDE) && i == 2) {
+            if ((op == OP_MAD || op == OP_MADC) && (m.flags & SIM_F_WIDE) && i == 2) {
                 sty = ty == SIM_T_S32 ? SIM_T_S64 : ty == SIM_T_U32 ? SIM_T_U64 :
                       ty == SIM_T_S16 ? SIM_T_S32 : SIM_T_U32;
             }
@@ -1987,9 +1987,7 @@ static void parse_insn(Parser *ps, Tok optok, int32_t pred, bool pneg)
             }
         }
         tmp.o[0] = dst_reg(ps, &ops[0], line);
-        if (op == OP_ADD && (m.flags & SIM_F_CC)) {
-            tmp.flags |= SIM_F_CC;
-        }
+
         break;
     }
     }

@@ -605,6 +605,191 @@ TEST(entry_reports_parameters_and_attributes)
     vgpu_exec_sim_ops.ctx_destroy(c);
 }
 
+
+/* ---- features.cu: math library, atomics, warp intrinsics, misc ------------- */
+
+static uint32_t brev32(uint32_t x)
+{
+    uint32_t r = 0;
+
+    for (int i = 0; i < 32; i++) {
+        r |= ((x >> i) & 1u) << (31 - i);
+    }
+    return r;
+}
+
+TEST(math_library_kernels_match_the_host)
+{
+    VgpuExecCtx *c = new_ctx();
+    int rc;
+    VgpuExecModule *m = load_file(c, "features.ptx", VGPU_IMAGE_PTX, &rc);
+    float x[32], y[256];
+    double xd[32], yd[128];
+
+    CHECK_EQ(rc, 0);
+    for (int i = 0; i < 32; i++) {
+        x[i] = (float)(i - 16) * 0.37f;
+        xd[i] = (double)(i - 13) * 0.61;
+    }
+    uint64_t dx = dalloc(c, sizeof(x)), dy = dalloc(c, sizeof(y));
+    uint64_t dxd = dalloc(c, sizeof(xd)), dyd = dalloc(c, sizeof(yd));
+    simtest_htod(c, dx, x, sizeof(x));
+    simtest_htod(c, dxd, xd, sizeof(xd));
+    uint64_t p[4] = { dx, dy, dxd, dyd };
+    CHECK_EQ(simtest_launch(c, func(m, "mathlib", NULL), 1, 1, 32, 1, 0, p, 32), 0);
+    simtest_dtoh(c, y, dy, sizeof(y));
+    simtest_dtoh(c, yd, dyd, sizeof(yd));
+    for (int i = 0; i < 32; i++) {
+        float v = x[i];
+        double want[8] = { sin(v), exp(v), log(fabs(v) + 1.0), pow(fabs(v), 1.5),
+                           v / (x[(i + 1) & 31] + 3.0f), tanh(v), atan2(v, 0.5), erf(v) };
+        for (int k = 0; k < 8; k++) {
+            double tol = 4e-6 * (fabs(want[k]) > 1 ? fabs(want[k]) : 1);
+            if (!(fabs(y[i * 8 + k] - want[k]) <= tol)) {
+                printf("# i=%d k=%d got %.9g want %.9g\n", i, k, y[i * 8 + k], want[k]);
+            }
+            CHECK(fabs(y[i * 8 + k] - want[k]) <= tol);
+        }
+        double d = xd[i];
+        double wd[4] = { sin(d), exp(d), log(fabs(d) + 1.0), d / (xd[(i + 3) & 31] + 7.0) };
+        for (int k = 0; k < 4; k++) {
+            CHECK(fabs(yd[i * 4 + k] - wd[k]) <= 1e-15 * (fabs(wd[k]) > 1 ? fabs(wd[k]) : 1));
+        }
+    }
+    vgpu_exec_sim_ops.ctx_destroy(c);
+}
+
+TEST(every_atomic_nvcc_emits_is_exact_across_blocks)
+{
+    VgpuExecCtx *c = new_ctx();
+    int rc;
+    VgpuExecModule *m = load_file(c, "features.ptx", VGPU_IMAGE_PTX, &rc);
+    int ia[5] = { 0, 0, INT32_MIN, INT32_MAX, 0 };
+    unsigned ua[6] = { 0xffffffffu, 0, 0, 0, 0, 0 };
+    float fa = 0;
+    double da = 0;
+    unsigned long long la[2] = { 0, 0 };
+    int nb = 8, nt = 128, n = nb * nt;
+
+    CHECK_EQ(rc, 0);
+    uint64_t dia = dalloc(c, sizeof(ia)), dua = dalloc(c, sizeof(ua)), dfa = dalloc(c, 4);
+    uint64_t dda = dalloc(c, 8), dla = dalloc(c, 16);
+    simtest_htod(c, dia, ia, sizeof(ia));
+    simtest_htod(c, dua, ua, sizeof(ua));
+    simtest_htod(c, dfa, &fa, 4);
+    simtest_htod(c, dda, &da, 8);
+    simtest_htod(c, dla, la, 16);
+    uint64_t p[5] = { dia, dua, dfa, dda, dla };
+    CHECK_EQ(simtest_launch(c, func(m, "atomics", NULL), nb, 1, nt, 1, 0, p, 40), 0);
+    simtest_dtoh(c, ia, dia, sizeof(ia));
+    simtest_dtoh(c, ua, dua, sizeof(ua));
+    simtest_dtoh(c, &fa, dfa, 4);
+    simtest_dtoh(c, &da, dda, 8);
+    simtest_dtoh(c, la, dla, 16);
+    unsigned x = 0;
+    for (int t = 0; t < n; t++) x ^= (unsigned)t;
+    CHECK_EQ(ia[0], n);
+    CHECK_EQ(ia[1], -2 * n);
+    CHECK_EQ(ia[2], n - 1);
+    CHECK_EQ(ia[3], -(n - 1));
+    CHECK_EQ(ia[4], 3 * n);
+    CHECK_EQ(ua[0], 0);
+    CHECK_EQ(ua[1], 0xffffffffu);
+    CHECK_EQ(ua[2], x);
+    CHECK_EQ(ua[3], n % 17);
+    CHECK_EQ(ua[5], 7);
+    CHECK(fa == 0.5f * n);
+    CHECK(da == 0.25 * n);
+    CHECK(la[0] == (unsigned long long)n << 33);
+    CHECK(la[1] == (unsigned long long)(n - 1) << 40);
+    vgpu_exec_sim_ops.ctx_destroy(c);
+}
+
+TEST(warp_intrinsics_match_their_definitions)
+{
+    VgpuExecCtx *c = new_ctx();
+    int rc;
+    VgpuExecModule *m = load_file(c, "features.ptx", VGPU_IMAGE_PTX, &rc);
+    int in[32], out[32 * 6];
+
+    CHECK_EQ(rc, 0);
+    for (int i = 0; i < 32; i++) in[i] = (i * 37) % 91;
+    uint64_t din = dalloc(c, sizeof(in)), dout = dalloc(c, sizeof(out));
+    simtest_htod(c, din, in, sizeof(in));
+    uint64_t p[2] = { din, dout };
+    CHECK_EQ(simtest_launch(c, func(m, "warps", NULL), 1, 1, 32, 1, 0, p, 16), 0);
+    simtest_dtoh(c, out, dout, sizeof(out));
+    int any = 0, all = 1;
+    for (int i = 0; i < 32; i++) {
+        any |= in[i] > 90;
+        all &= in[i] >= 0;
+    }
+    for (int t = 0; t < 32; t++) {
+        unsigned mt = 0;
+        for (int j = 0; j < 32; j++) if ((in[j] & 3) == (in[t] & 3)) mt |= 1u << j;
+        CHECK_EQ(out[t * 6 + 0], t >= 3 ? in[t - 3] : in[t]);
+        CHECK_EQ(out[t * 6 + 1], any);
+        CHECK_EQ(out[t * 6 + 2], all);
+        CHECK_EQ((unsigned)out[t * 6 + 3], mt);
+        CHECK_EQ(out[t * 6 + 4], (t & 1) ? in[t ^ 2] : 0);
+        CHECK_EQ((unsigned)out[t * 6 + 5], 0xffffffffu);
+    }
+    vgpu_exec_sim_ops.ctx_destroy(c);
+}
+
+TEST(local_arrays_switches_structs_and_integer_intrinsics_match_the_host)
+{
+    VgpuExecCtx *c = new_ctx();
+    int rc;
+    VgpuExecModule *m = load_file(c, "features.ptx", VGPU_IMAGE_PTX, &rc);
+    int in[32];
+    long long out[320];
+    struct { int a; double b; char c; } pp = { 5, 2.75, 'q' };
+    VgpuFuncInfo fi;
+
+    CHECK_EQ(rc, 0);
+    for (int i = 0; i < 32; i++) in[i] = (i * 2654435761u) >> (i & 1 ? 7 : 17);
+    uint64_t din = dalloc(c, sizeof(in)), dout = dalloc(c, sizeof(out));
+    simtest_htod(c, din, in, sizeof(in));
+    VgpuExecFunc *f = func(m, "misc", &fi);
+    CHECK_EQ(fi.nparams, 3);
+    CHECK_EQ(fi.params[2].offset, 16);
+    CHECK_EQ(fi.params[2].size, 24);
+    uint8_t p[40];
+    memcpy(p, &din, 8);
+    memcpy(p + 8, &dout, 8);
+    memcpy(p + 16, &pp, 24);
+    CHECK_EQ(simtest_launch(c, f, 1, 1, 32, 1, 0, p, 40), 0);
+    simtest_dtoh(c, out, dout, sizeof(out));
+    for (int t = 0; t < 32; t++) {
+        int arr[16];
+        for (int k = 0; k < 16; k++) arr[k] = in[(t + k) & 31] * k;
+        static const int sw[7] = { 11, 22, 33, 44, 55, 66, -1 };
+        unsigned u = (unsigned)in[t] * 2654435761u;
+        unsigned long long wide = ((unsigned long long)0xdeadbeefu << 32) | u;
+        uint64_t x64 = ((uint64_t)0x11223344u << 32) | u;
+        unsigned bp = 0;
+        for (int i = 0; i < 4; i++) bp |= (unsigned)((x64 >> (8 * ((0x5140 >> (4 * i)) & 7))) & 0xff) << (8 * i);
+        _Float16 h = (_Float16)((float)in[t] * 0.3f);
+        CHECK_EQ(out[t * 10 + 0], arr[in[t] & 15]);
+        CHECK_EQ(out[t * 10 + 1], sw[in[t] % 7]);
+        CHECK_EQ(out[t * 10 + 2], in[t] * 2 + (long long)(pp.b + 1) + 'x' + pp.a + pp.c);
+        CHECK_EQ(out[t * 10 + 3], __builtin_popcount(u) + (u ? __builtin_clz(u) : 32) * 100 +
+                                  __builtin_ffs((int)u) * 10000);
+        CHECK_EQ(out[t * 10 + 4], (long long)brev32(u));
+        CHECK_EQ(out[t * 10 + 5], (long long)bp);
+        CHECK_EQ(out[t * 10 + 6], (long long)(unsigned)((wide << (t & 31)) >> 32));
+        CHECK_EQ(out[t * 10 + 7], (long long)(unsigned)((unsigned)(((unsigned long long)u * 0x9e3779b9u) >> 32) +
+                                  (unsigned)(int)(((long long)(int)u * -77) >> 32)));
+        CHECK_EQ(out[t * 10 + 8], (long long)in[t] * -123456789LL / 77 % 1000003);
+        float hf = (float)h * 10.0f;
+        long long want9 = hf >= 2147483647.0f ? INT32_MAX : hf <= -2147483648.0f ? INT32_MIN :
+                          (long long)nearbyintf(hf);
+        CHECK_EQ(out[t * 10 + 9], want9);
+    }
+    vgpu_exec_sim_ops.ctx_destroy(c);
+}
+
 /* ---- hostile kernels ------------------------------------------------------- */
 
 static int run_hostile(const char *body, unsigned threads, uint64_t budget)
@@ -933,6 +1118,10 @@ int main(void)
         TAP_ENTRY(device_assert_fails_the_launch_with_assert_status),
         TAP_ENTRY(globaltimer_spin_kernel_completes),
         TAP_ENTRY(entry_reports_parameters_and_attributes),
+        TAP_ENTRY(math_library_kernels_match_the_host),
+        TAP_ENTRY(every_atomic_nvcc_emits_is_exact_across_blocks),
+        TAP_ENTRY(warp_intrinsics_match_their_definitions),
+        TAP_ENTRY(local_arrays_switches_structs_and_integer_intrinsics_match_the_host),
         TAP_ENTRY(out_of_bounds_global_access_is_an_illegal_address),
         TAP_ENTRY(out_of_bounds_shared_local_and_param_access_faults),
         TAP_ENTRY(endless_loop_hits_the_instruction_budget),
