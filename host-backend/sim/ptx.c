@@ -1209,6 +1209,12 @@ static void resolve_name(Parser *ps, const Tok *t, POp *o)
         case FN_LABEL: o->kind = PO_LABEL; o->off = nm->v; return;
         }
     }
+    if (t->len == 7 && !memcmp(t->s, "WARP_SZ", 7)) {
+        o->kind = PO_IMM;
+        o->lit.kind = 0;
+        o->lit.v = 32;
+        return;
+    }
     int sr = sreg_from(t);
     if (sr > 0) {
         o->kind = PO_SREG;
@@ -2411,6 +2417,23 @@ static void parse_module(Parser *ps)
         }
         if (tok_is(&t, ".pragma")) {
             skip_to_semi(ps);
+            continue;
+        }
+        if (tok_is(&t, ".section")) {
+            /* Debug information (-lineinfo, -G): skipped, braces balanced. */
+            int depth = 0;
+            expect_id(ps, "a section name");
+            do {
+                Tok x = next(ps);
+                if (x.t == TK_EOF) {
+                    fail(ps, t.line, "unterminated .section");
+                }
+                if (x.t == TK_P && x.s[0] == '{') {
+                    depth++;
+                } else if (x.t == TK_P && x.s[0] == '}') {
+                    depth--;
+                }
+            } while (depth > 0);
             continue;
         }
         while (tok_is(&t, ".visible") || tok_is(&t, ".extern") || tok_is(&t, ".weak") ||
