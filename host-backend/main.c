@@ -19,6 +19,7 @@
 
 #include "log.h"
 #include "vgpud.h"
+#include "vhost.h"
 
 #define DEFAULT_SOCKET "/run/vgpud/vgpud.sock"
 #define SHUTDOWN_WAIT_MS 10000
@@ -45,10 +46,13 @@ static void usage(FILE *f)
 "  --backend=auto|sim|cuda  executor (default auto: cuda when a device is\n"
 "                         usable, else sim)\n"
 "  --threads=N            executor worker threads (0: one per core)\n"
+"  --vm name=NAME,socket=PATH[,weight=W]  serve a VM's vgpu-virtio device\n"
+"                         on a vhost-user socket (repeatable)%s\n"
 "  --log-level=error|warn|info|debug  (default info)\n"
 "  --print-capabilities   print the JSON capabilities descriptor and exit\n"
 "  -h, --help             this text\n"
-"  -V, --version          version\n");
+"  -V, --version          version\n",
+            VGPU_VHOST_AVAILABLE ? "" : "; not in this build (no libvhost-user)");
 }
 
 static void print_capabilities(void)
@@ -62,10 +66,11 @@ static void print_capabilities(void)
            "    \"admin-socket\",\n"
            "    \"backend\",\n"
            "    \"threads\",\n"
-           "    \"log-level\"\n"
+           "    \"log-level\"%s\n"
            "  ],\n"
            "  \"backends\": [\"sim\", \"cuda\"]\n"
-           "}\n", VGPU_PROTOCOL_VERSION);
+           "}\n", VGPU_PROTOCOL_VERSION,
+           VGPU_VHOST_AVAILABLE ? ",\n    \"vm\"" : "");
 }
 
 static int backend_init(VgpuServer *srv, const char *name, unsigned threads)
@@ -125,9 +130,13 @@ static void loop_once(VgpuServer *srv, const sigset_t *waitmask, int timeout)
         case VGPU_POLL_ADMIN_CONN:
             vgpu_admin_event(srv, tag, evs[i].events);
             break;
+        case VGPU_POLL_VHOST:
+            vgpu_vhost_event(srv, tag, evs[i].events);
+            break;
         }
     }
     vgpu_local_flush(srv);
+    vgpu_vhost_flush(srv);
 }
 
 static const VgpuPollKind evfd_tag = VGPU_POLL_EVENTFD;
@@ -141,6 +150,7 @@ int main(int argc, char **argv)
         { "backend", required_argument, NULL, 'b' },
         { "threads", required_argument, NULL, 't' },
         { "log-level", required_argument, NULL, 'l' },
+        { "vm", required_argument, NULL, 'm' },
         { "print-capabilities", no_argument, NULL, 'p' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
@@ -186,6 +196,15 @@ int main(int argc, char **argv)
             vgpu_log_level = vgpu_log_parse_level(optarg);
             if (vgpu_log_level < 0) {
                 fprintf(stderr, "vgpud: bad --log-level '%s'\n", optarg);
+                return 1;
+            }
+            break;
+        case 'm':
+            if (!VGPU_VHOST_AVAILABLE) {
+                fprintf(stderr, "vgpud: --vm: built without vhost-user\n");
+                return 1;
+            }
+            if (vgpu_vhost_add_vm(optarg) < 0) {
                 return 1;
             }
             break;
@@ -269,6 +288,10 @@ int main(int argc, char **argv)
         vgpu_error("admin socket %s: %s", o.admin_path, strerror(-c));
         goto out_sockets;
     }
+    c = vgpu_vhost_open(&srv);
+    if (c < 0) {
+        goto out_sockets;
+    }
     vgpu_info("listening on %s (admin %s), device \"%s\"",
               o.fd >= 0 ? "--fd" : o.socket_path, o.admin_path,
               srv.info.name);
@@ -282,6 +305,7 @@ int main(int argc, char **argv)
 out_sockets:
     vgpu_admin_close(&srv);
     vgpu_local_close(&srv);
+    vgpu_vhost_close(&srv);
     /* contexts go once their in-flight work completed */
     for (int waited = 0; srv.tenants && waited < SHUTDOWN_WAIT_MS;
          waited += 100) {
@@ -290,6 +314,7 @@ out_sockets:
     if (srv.tenants) {
         vgpu_error("executor work still in flight at exit");
     }
+    vgpu_vhost_fini(&srv);
     vgpu_runq_fini(&srv);
 out_exec:
     if (!srv.tenants) {

@@ -508,6 +508,7 @@ typedef enum VgpuPollKind {
     VGPU_POLL_ADMIN_LISTEN,
     VGPU_POLL_ADMIN_CONN,
     VGPU_POLL_EVENTFD,
+    VGPU_POLL_VHOST,        /* vhost.c: VM listeners and watched fds */
 } VgpuPollKind;
 
 #endif /* VGPUD_H */
