@@ -1655,7 +1655,7 @@ static int run_group(const struct group *g)
     } while (0)
 
     TRY(h_ctx(&ctx));
-    TRY(cuModuleLoadData(&mod, text));
+    TRY(h_load_text(&mod, text, g->name));
     TRY(cuModuleGetFunction(&fn, mod, "alu"));
     TRY(cuMemAlloc(&da, bytes));
     TRY(cuMemAlloc(&db, bytes));

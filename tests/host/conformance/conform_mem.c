@@ -194,8 +194,9 @@ TEST(const_and_module_globals_through_cuModuleGetGlobal)
         CHECK_EQ(out[t], fib[t & 15] + 42);
         CHECK(h_u32(fout[t]) == h_u32(cset[t & 3] * 2.0f));
     }
+    CU(cuModuleGetGlobal(&dgvar, &sz, mod, "gout"));
     CU(cuMemcpyDtoH(&gvar, dgvar, sizeof(gvar)));
-    CHECK_EQ(gvar, 43);
+    CHECK_EQ(gvar, 45);
     CU(cuMemcpyDtoH(&gcount, dgcount, 8));
     CHECK_EQ(gcount, 64);
 }
@@ -815,6 +816,17 @@ TEST(assert_that_holds_does_not_fail)
     CU(cuCtxSynchronize());
 }
 
+TEST(module_with_lineinfo_file_loc_and_debug_section_loads)
+{
+    CUmodule mod;
+    CUfunction fn;
+
+    /* nvcc -lineinfo output: .file, .loc and .section .debug_str */
+    SETUP();
+    LOAD("ptx/lineinfo.ptx", "atomics_global", &mod, &fn);
+    CU(cuModuleGetFunction(&fn, mod, "atomics_shared"));
+}
+
 static const struct tap_test tests[] = {
     TAP_ENTRY(ld_st_widths_sign_extension_and_vectors),
     TAP_ENTRY(shared_static_and_dynamic_with_bar_sync),
@@ -834,6 +846,7 @@ static const struct tap_test tests[] = {
     TAP_ENTRY(trap_fails_the_launch_and_the_error_is_sticky),
     TAP_ENTRY(assertfail_reports_cuda_error_assert_and_is_sticky),
     TAP_ENTRY(assert_that_holds_does_not_fail),
+    TAP_ENTRY(module_with_lineinfo_file_loc_and_debug_section_loads),
 };
 
 int main(void)

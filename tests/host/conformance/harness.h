@@ -137,6 +137,29 @@ static inline CUresult h_ctx(CUcontext *ctx)
     return cuCtxCreate(ctx, NULL, 0, dev);
 }
 
+/*
+ * h_load_text - load a PTX module, printing the JIT error log (which names
+ * the offending PTX line) as TAP comments when it is refused.
+ */
+static inline CUresult h_load_text(CUmodule *mod, const char *text,
+                                   const char *what)
+{
+    static char log[8192];
+    CUjit_option opt[] = { CU_JIT_ERROR_LOG_BUFFER,
+                           CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES };
+    void *val[] = { log, (void *)(uintptr_t)sizeof(log) };
+    CUresult r;
+
+    log[0] = 0;
+    r = cuModuleLoadDataEx(mod, text, 2, opt, val);
+    if (r != CUDA_SUCCESS) {
+        printf("# loading %s returned %d (%s)\n", what, (int)r, h_errname(r));
+        for (char *line = strtok(log, "\n"); line; line = strtok(NULL, "\n"))
+            printf("#   %s\n", line);
+    }
+    return r;
+}
+
 /* h_load_file - load the module in @name and look up @entry. */
 static inline CUresult h_load_file(const char *name, const char *entry,
                                    CUmodule *mod, CUfunction *fn)
@@ -146,13 +169,10 @@ static inline CUresult h_load_file(const char *name, const char *entry,
 
     if (!text)
         return CUDA_ERROR_FILE_NOT_FOUND;
-    r = cuModuleLoadData(mod, text);
+    r = h_load_text(mod, text, name);
     free(text);
-    if (r != CUDA_SUCCESS) {
-        printf("# cuModuleLoadData(%s) returned %d (%s)\n", name, (int)r,
-               h_errname(r));
+    if (r != CUDA_SUCCESS)
         return r;
-    }
     if (entry)
         r = cuModuleGetFunction(fn, *mod, entry);
     return r;

@@ -32,6 +32,11 @@ cleanup() {
     if [[ ${CONFORMANCE_NATIVE:-0} != 1 ]] && declare -F vgpud_stop >/dev/null; then
         vgpud_stop >/dev/null 2>&1
     fi
+    # Keep the daemon's log: it names the PTX line a module was refused at.
+    if [[ -f $tmp/vgpud.log ]]; then
+        logs=${VGPU_TEST_LOGS:-$BUILD/test-logs}
+        mkdir -p "$logs" && cp "$tmp/vgpud.log" "$logs/conformance-vgpud.log"
+    fi
     rm -rf "$tmp"
 }
 trap cleanup EXIT

@@ -16,6 +16,7 @@ __constant__ int ctab[16] = { 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144,
 __constant__ float cset[4];          // written by the host through cuModuleGetGlobal
 __device__ int gvar = 42;            // module global with an initializer
 __device__ unsigned long long gcount;
+__device__ int gout;                 // written by thread 0, read by the host
 
 // Reverses each block's slice through static shared memory and the whole
 // slice again through dynamic shared memory, with barriers between phases.
@@ -57,7 +58,7 @@ extern "C" __global__ void const_global(int *out, float *fout)
     out[t] = ctab[t & 15] + gvar;
     fout[t] = cset[t & 3] * 2.0f;
     if (t == 0)
-        gvar = gvar + 1;
+        gout = gvar + ctab[3];
     atomicAdd(&gcount, 1ull);
 }
 
