@@ -30,6 +30,7 @@ Environment:
   VGPU_VM_CPUS   guest CPUs [1]
   VGPU_VM_QUEUES vgpu-virtio num-queues [2]
   VGPU_VM_ACCEL  QEMU accelerator [tcg]; kvm where /dev/kvm works
+  VGPU_VM_DEVICE_OPTS  more -device properties, e.g. ",queue-size=16"
   VGPU_VM_APPEND extra kernel command line (KEY=VALUE words become the
                  guest command's environment)
   VGPU_QEMU_ARGS extra QEMU arguments (word-split)
@@ -47,6 +48,7 @@ VGPU_VM_MEM=${VGPU_VM_MEM:-512M}
 VGPU_VM_CPUS=${VGPU_VM_CPUS:-1}
 VGPU_VM_QUEUES=${VGPU_VM_QUEUES:-2}
 VGPU_VM_ACCEL=${VGPU_VM_ACCEL:-tcg}
+VGPU_VM_DEVICE_OPTS=${VGPU_VM_DEVICE_OPTS:-}
 VGPU_VM_APPEND=${VGPU_VM_APPEND:-}
 VGPU_QEMU_ARGS=${VGPU_QEMU_ARGS:-}
 
@@ -109,7 +111,7 @@ if ((device)); then
         [[ -S $sock ]] || die "vgpud did not create $sock; log: $log"
     fi
     dev_args=(-chardev "socket,id=vgpu0,path=$sock"
-              -device "vgpu-virtio,chardev=vgpu0,num-queues=$VGPU_VM_QUEUES")
+              -device "vgpu-virtio,chardev=vgpu0,num-queues=$VGPU_VM_QUEUES$VGPU_VM_DEVICE_OPTS")
 fi
 
 accel=$VGPU_VM_ACCEL

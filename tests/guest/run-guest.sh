@@ -12,7 +12,8 @@
 #   busy     the samples in a loop until the VM is killed
 #
 # Environment (kernel command line or caller): VGPU_GUEST_TIMEOUT seconds
-# per program [300].
+# per program [300]; VGPU_TEST_SMALL (set by this script for concurrent
+# runs) makes the tests size their buffers for several processes at once.
 
 mode=${1:-all}
 limit=${VGPU_GUEST_TIMEOUT:-300}
@@ -108,8 +109,40 @@ run_kselftests() {
     done
 }
 
+# Several processes at once, each with its own contexts and fences, on
+# the same submission queues: every copy must pass on its own.
+run_concurrent() {
+    copies=4
+    for t in /tests/bin/*; do
+        [ -x "$t" ] || continue
+        name=${t##*/}
+        [ $have_dev -eq 1 ] || continue
+        i=0
+        while [ $i -lt $copies ]; do
+            # The large copies of every copy at once would not fit in RAM.
+            VGPU_TEST_SMALL=1 timeout "$limit" "$t" >/tmp/"$name".par$i 2>&1 &
+            i=$((i + 1))
+        done
+        wait
+        i=0
+        bad=0
+        while [ $i -lt $copies ]; do
+            grep -q '^# PASSED' /tmp/"$name".par$i || bad=$((bad + 1))
+            i=$((i + 1))
+        done
+        if [ $bad -eq 0 ]; then
+            ok "$name: $copies processes at once"
+        else
+            not_ok "$name: $copies processes at once ($bad failed)"
+            grep -h '^not ok\|Expected' /tmp/"$name".par* | head -n 20 |
+                sed 's/^/# /'
+        fi
+    done
+}
+
 if [ "$mode" = all ]; then
     run_kselftests /tests/bin
+    run_concurrent
     run_samples
     # Programs that take the device away for a moment come last.
     run_kselftests /tests/last
@@ -134,7 +167,8 @@ fi
 # Anything the kernel complained about is a failure of the driver.
 if dmesg | grep -v 'module verification failed' | grep -E 'WARNING:|BUG:|Oops|Call Trace|general protection|refcount_t:|list_(add|del) corruption|vgpu.*(error|failed)' >/tmp/dmesg.bad; then
     not_ok "kernel log is clean"
-    sed 's/^/# dmesg: /' /tmp/dmesg.bad | head -n 40
+    dmesg | tail -n 80 | sed 's/^/# dmesg: /'
+
 else
     ok "kernel log is clean"
 fi
