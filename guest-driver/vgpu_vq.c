@@ -299,7 +299,11 @@ int vgpu_submit_batch(struct vgpu_file *vfile, struct vgpu_cmd **cmds,
 		goto unlock_remove;
 	}
 
-	mutex_lock(&vfile->submit_lock);
+	/* Another thread of this file may be waiting for ring space. */
+	if (mutex_lock_killable(&vfile->submit_lock)) {
+		ret = -EINTR;
+		goto unlock_remove;
+	}
 	batch->file = vfile;
 	batch->fence = vfile->next_fence + 1;
 	atomic_set(&batch->pending, count);

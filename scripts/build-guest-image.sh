@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Build the guest: Debian's cloud kernel, vgpu_virtio.ko built against its
 # headers, and a busybox initramfs holding the module, libvgpu, the samples,
-# vgpu-smi and the guest tests.
+# vgpu-smi, the guest tests and the benchmark program.
 set -euo pipefail
 
 usage() {
@@ -14,6 +14,9 @@ vgpu_virtio.ko and the guest tests, and writes
 The initramfs's /init mounts proc, sys and devtmpfs, loads the virtio
 modules and vgpu_virtio.ko, runs the command given on the kernel command
 line (vgpu.run=PATH, or everything after "--") or a shell, and powers off.
+Guest paths: /samples/*, /usr/bin/vgpu-smi, /tests/run-guest.sh,
+/tests/bin/* (kselftest programs), /tests/bench/bench, and libcuda.so.1
+in /usr/lib/x86_64-linux-gnu.
 
 Environment:
   BUILD        build output directory [<repository>/build]
@@ -132,6 +135,13 @@ for f in "$BUILD"/bin/tests/guest/*; do
     cp "$f" "$root/tests/$dir/"
     progs+=("$root/tests/$dir/${f##*/}")
 done
+# The host benchmark program runs unchanged in the guest (libvgpu picks
+# /dev/vgpu0), so the guest-to-daemon figures come from the same code.
+if [[ -x $BUILD/bin/tests/bench/bench ]]; then
+    mkdir -p "$root/tests/bench"
+    cp "$BUILD/bin/tests/bench/bench" "$root/tests/bench/"
+    progs+=("$root/tests/bench/bench")
+fi
 cp "$top/tests/guest/run-guest.sh" "$root/tests/run-guest.sh"
 chmod 0755 "$root/tests/run-guest.sh"
 
