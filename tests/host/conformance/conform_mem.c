@@ -276,6 +276,42 @@ TEST(generic_addressing_into_global_shared_local_and_isspacep)
     }
 }
 
+TEST(bar_red_popc_and_or_from_syncthreads_count_and_or)
+{
+    enum { G = 4, B = 96 };
+    int pred[G * B], out[G * 3];
+    CUdeviceptr dp, dout;
+    CUmodule mod;
+    CUfunction fn;
+    void *params[] = { &dp, &dout };
+
+    /* block 0: all true, 1: none, 2: every third, 3: only the last */
+    for (int b = 0; b < G; b++)
+        for (int t = 0; t < B; t++)
+            pred[b * B + t] = b == 0 ? 1 : b == 1 ? 0 :
+                              b == 2 ? (t % 3 == 0) * -4 : t == B - 1;
+    SETUP();
+    LOAD("ptx/barred.ptx", "sync_reduce", &mod, &fn);
+    CU(cuMemAlloc(&dp, sizeof(pred)));
+    CU(cuMemAlloc(&dout, sizeof(out)));
+    CU(cuMemcpyHtoD(dp, pred, sizeof(pred)));
+    CU(h_launch1(fn, G, B, 0, params));
+    CU(cuCtxSynchronize());
+    CU(cuMemcpyDtoH(out, dout, sizeof(out)));
+    CHECK_EQ(out[0], B);
+    CHECK_EQ(out[1], 1);
+    CHECK_EQ(out[2], 1);
+    CHECK_EQ(out[3], 0);
+    CHECK_EQ(out[4], 0);
+    CHECK_EQ(out[5], 0);
+    CHECK_EQ(out[6], B / 3);
+    CHECK_EQ(out[7], 0);
+    CHECK_EQ(out[8], 1);
+    CHECK_EQ(out[9], 1);
+    CHECK_EQ(out[10], 0);
+    CHECK_EQ(out[11], 1);
+}
+
 /* ---- atomics ------------------------------------------------------------------- */
 
 struct acc {
@@ -443,6 +479,36 @@ TEST(atom_and_red_on_shared_memory)
             printf("# (block %d)\n", b);
         CHECK(acc_check(&a[1 + b], &want, 0, B) == 0);
         CHECK(is_permutation(ret + b * B, B));
+    }
+}
+
+TEST(membar_gl_and_atomic_inc_let_the_last_block_finish_the_sum)
+{
+    enum { N = 50000, G = 40, B = 256 };
+    static int in[N];
+    int total = 0, want = 0, partial[G];
+    CUdeviceptr din, dpart, dtot;
+    CUmodule mod;
+    CUfunction fn;
+    int n = N;
+    void *params[] = { &din, &dpart, &dtot, &n };
+
+    for (int i = 0; i < N; i++) {
+        in[i] = (i * 7919) % 2001 - 1000;
+        want += in[i];
+    }
+    SETUP();
+    LOAD("ptx/atomics.ptx", "last_block_sum", &mod, &fn);
+    CU(cuMemAlloc(&din, sizeof(in)));
+    CU(cuMemAlloc(&dpart, sizeof(partial)));
+    CU(cuMemAlloc(&dtot, sizeof(total)));
+    CU(cuMemcpyHtoD(din, in, sizeof(in)));
+    CU(cuMemsetD8(dtot, 0xff, sizeof(total)));
+    for (int run = 0; run < 3; run++) {
+        CU(h_launch1(fn, G, B, 0, params));
+        CU(cuCtxSynchronize());
+        CU(cuMemcpyDtoH(&total, dtot, sizeof(total)));
+        CHECK_EQ(total, want);
     }
 }
 
@@ -836,6 +902,8 @@ static const struct tap_test tests[] = {
     TAP_ENTRY(generic_addressing_into_global_shared_local_and_isspacep),
     TAP_ENTRY(atom_and_red_on_global_memory_from_many_blocks),
     TAP_ENTRY(atom_and_red_on_shared_memory),
+    TAP_ENTRY(membar_gl_and_atomic_inc_let_the_last_block_finish_the_sum),
+    TAP_ENTRY(bar_red_popc_and_or_from_syncthreads_count_and_or),
     TAP_ENTRY(shfl_sync_up_down_bfly_idx_with_segments_and_clamps),
     TAP_ENTRY(vote_sync_all_any_uni_ballot_including_divergent),
     TAP_ENTRY(match_any_and_match_all),

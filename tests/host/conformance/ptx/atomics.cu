@@ -86,3 +86,38 @@ extern "C" __global__ void atomics_shared(struct acc *a, unsigned int *ret)
     if (t == 0)
         a[1 + blockIdx.x] = s;
 }
+
+// The threadFenceReduction pattern: each block publishes a partial sum,
+// fences (membar.gl), and the block that retires last adds them up.
+__device__ unsigned int retired;
+
+extern "C" __global__ void last_block_sum(const int *in, volatile int *partial,
+                                          int *total, int n)
+{
+    __shared__ int s[256];
+    __shared__ bool last;
+    int t = threadIdx.x, acc = 0;
+
+    for (int i = blockIdx.x * blockDim.x + t; i < n; i += gridDim.x * blockDim.x)
+        acc += in[i];
+    s[t] = acc;
+    __syncthreads();
+    for (int d = blockDim.x / 2; d > 0; d >>= 1) {
+        if (t < d)
+            s[t] += s[t + d];
+        __syncthreads();
+    }
+    if (t == 0) {
+        partial[blockIdx.x] = s[0];
+        __threadfence();
+        last = atomicInc(&retired, gridDim.x) == gridDim.x - 1;
+    }
+    __syncthreads();
+    if (last && t == 0) {
+        int sum = 0;
+        for (int b = 0; b < gridDim.x; b++)
+            sum += partial[b];
+        *total = sum;
+        retired = 0;
+    }
+}
