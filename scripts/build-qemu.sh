@@ -174,7 +174,7 @@ if [[ ! -d "$SRC" ]]; then
     fi
     log "extracting $dsc (Debian patch series applied)"
     rm -rf "$SRC.tmp"
-    dpkg-source --no-check -x "$dsc" "$SRC.tmp" >/dev/null
+    dpkg-source --no-check --no-copy -x "$dsc" "$SRC.tmp" >/dev/null
     mv "$SRC.tmp" "$SRC"
 fi
 if [[ ! -d "$WORK/src" ]]; then
@@ -298,6 +298,14 @@ touch "$CACHED.tmp/.complete"
 rm -rf "$CACHED"
 mv "$CACHED.tmp" "$CACHED"
 log "cached as $CACHED"
+# Every overlay edit adds a build; keep the newest few of this version.
+mapfile -t old_builds < <(cd "$QEMU_CACHE" &&
+    find . -maxdepth 1 -type d -name "$upstream_ver-*" ! -name '*.tmp' \
+        -printf '%T@ %f\n' | sort -rn | awk 'NR > 3 {print $2}')
+for b in "${old_builds[@]}"; do
+    log "pruning old build $b"
+    rm -rf "${QEMU_CACHE:?}/$b"
+done
 
 install_outputs
 check_firmware

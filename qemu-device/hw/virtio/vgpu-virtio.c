@@ -82,7 +82,11 @@ static void vu_vgpu_get_config(VirtIODevice *vdev, uint8_t *config)
 /* The backend announced new config contents (SLAVE_CONFIG_CHANGE_MSG). */
 static int vu_vgpu_config_notifier(struct vhost_dev *dev)
 {
-    VGpuVirtio *s = VGPU_VIRTIO(dev->vdev);
+    /*
+     * Not dev->vdev: vhost sets that only while the rings run, and the
+     * backend may announce a change at any time.
+     */
+    VGpuVirtio *s = container_of(dev, VGpuVirtio, vhost_dev);
     struct vgpu_virtio_config cfg;
     Error *local_err = NULL;
     int ret;
@@ -96,7 +100,7 @@ static int vu_vgpu_config_notifier(struct vhost_dev *dev)
         return ret < 0 ? ret : -EINVAL;
     }
     memcpy(&s->config, &cfg, sizeof(cfg));
-    virtio_notify_config(dev->vdev);
+    virtio_notify_config(VIRTIO_DEVICE(s));
     return 0;
 }
 
