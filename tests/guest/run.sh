@@ -5,7 +5,8 @@
 # samples inside; then two VMs on one vgpud, then SIGKILL of a busy VM.
 # Prints one TAP stream, the guests' results renumbered into it.
 #
-# Environment: BUILD, QEMU (default $BUILD/qemu/qemu-system-x86_64), VGPUD,
+# Environment: BUILD, QEMU (default $BUILD/qemu/qemu-system-x86_64, built
+# with scripts/build-qemu.sh when missing unless VGPU_NO_QEMU_BUILD=1), VGPUD,
 # VGPU_BACKEND (default sim), VGPUD_VHOST_OPT (vgpud's option that adds a
 # vhost-user socket, default --vhost-user), VGPU_VM_TIMEOUT (seconds one VM
 # may run before it counts as hung, default 900).
@@ -101,6 +102,16 @@ else
 fi
 
 # --- a VM without the device: the module loads and unloads cleanly --------
+# The suite builds what it boots (cached, so only the first run pays).
+if [[ ! -x $QEMU && $QEMU == "$BUILD/qemu/qemu-system-x86_64" &&
+      ${VGPU_NO_QEMU_BUILD:-0} != 1 && -x $top/scripts/build-qemu.sh ]]; then
+    if ! "$top/scripts/build-qemu.sh" >"$tmp/qemu.log" 2>&1; then
+        not_ok "QEMU with vgpu-virtio builds"
+        tail -n 40 "$tmp/qemu.log" | sed 's/^/# /'
+        finish
+        exit 0
+    fi
+fi
 if [[ ! -x $QEMU ]]; then
     skip "guest boots" "$QEMU not built (scripts/build-qemu.sh)"
     finish

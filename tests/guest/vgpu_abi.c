@@ -407,9 +407,16 @@ TEST_F(vgpu, memcpy_large_one_command)
 	__u32 *src, *dst;
 	size_t i;
 
+	struct vgpu_info info = {};
+
 	/* Several copies of this program at once share the VM's RAM. */
 	if (getenv("VGPU_TEST_SMALL"))
 		len = 4u << 20;
+	/* max_sg pages always fit one command, merged or not. */
+	ASSERT_EQ(0, ioctl(self->fd, VGPU_IOCTL_GET_INFO, &info));
+	if (len > (size_t)info.max_sg * page_size)
+		len = (size_t)info.max_sg * page_size;
+	TH_LOG("one command of %zu MiB", len >> 20);
 
 	src = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
