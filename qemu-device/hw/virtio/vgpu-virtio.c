@@ -466,7 +466,8 @@ static void vu_vgpu_device_realize(DeviceState *dev, Error **errp)
                                      vu_vgpu_handle_output);
     }
     s->vhost_vqs = g_new0(struct vhost_virtqueue, s->num_queues);
-    s->close_bh = qemu_bh_new(vu_vgpu_close_bh, s);
+    s->close_bh = qemu_bh_new_guarded(vu_vgpu_close_bh, s,
+                                      &dev->mem_reentrancy_guard);
     s->connected = false;
 
     qemu_chr_fe_set_handlers(&s->chardev, NULL, NULL, vu_vgpu_event,
