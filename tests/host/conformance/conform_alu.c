@@ -5,7 +5,8 @@
  *
  * Each group is one TAP line.  A row of a group is one PTX instruction
  * (a template with $d, $a, $b, $c for the destination and the three
- * sources, $t for a scratch register of the destination's type) and a C
+ * sources, $t for a scratch register of the destination's type, $u for a
+ * .b32 scratch register) and a C
  * function that computes the result the PTX ISA defines for it.  The
  * program composes one kernel per group: thread i loads a[i], b[i], c[i],
  * runs every row and stores row j's result at out[j * n + i].  The inputs
@@ -1343,6 +1344,77 @@ static const struct op ops_f16[] = {
     { "abs.f16 $d, $a;", T_F16, T_F16, 0, 0, r_habs, C_FLOAT },
 };
 
+/* ---- shfl.sync with arbitrary segment masks and clamps ------------------- */
+
+/*
+ * Lane l's value is l * 7 + 1 (vshfl_a, 32 per warp), so a reference that
+ * only sees its own operands can still name the value of the source lane:
+ * it follows the ISA's pseudo-code for b and c.
+ */
+enum { SH_UP, SH_DOWN, SH_BFLY, SH_IDX };
+
+static uint64_t shfl_ref(int mode, uint64_t A, uint64_t B, uint64_t C,
+                         int want_pred)
+{
+    int lane = (int)((uint32_t)A - 1) / 7;
+    int segmask = (C >> 8) & 0x1f, cval = C & 0x1f, bval = B & 0x1f;
+    int maxl = (lane & segmask) | (cval & ~segmask);
+    int minl = lane & segmask, j = lane, p = 0;
+
+    switch (mode) {
+    case SH_UP: j = lane - bval; p = j >= maxl; break;
+    case SH_DOWN: j = lane + bval; p = j <= maxl; break;
+    case SH_BFLY: j = lane ^ bval; p = j <= maxl; break;
+    case SH_IDX: j = minl | (bval & ~segmask); p = j <= maxl; break;
+    }
+    if (want_pred)
+        return p;
+    return (uint32_t)((p ? j : lane) * 7 + 1);
+}
+
+#define SHFL_REF(n, m)                                                      \
+    static uint64_t r_shfl_##n(uint64_t A, uint64_t B, uint64_t C)          \
+    {                                                                       \
+        return shfl_ref(m, A, B, C, 0);                                     \
+    }                                                                       \
+    static uint64_t r_shflp_##n(uint64_t A, uint64_t B, uint64_t C)         \
+    {                                                                       \
+        return shfl_ref(m, A, B, C, 1);                                     \
+    }
+SHFL_REF(up, SH_UP)
+SHFL_REF(down, SH_DOWN)
+SHFL_REF(bfly, SH_BFLY)
+SHFL_REF(idx, SH_IDX)
+
+static const struct op ops_shfl[] = {
+    { "shfl.sync.up.b32 $d, $a, $b, $c, -1;", T_B32, T_B32, T_B32, T_B32,
+      r_shfl_up },
+    { "shfl.sync.down.b32 $d, $a, $b, $c, -1;", T_B32, T_B32, T_B32, T_B32,
+      r_shfl_down },
+    { "shfl.sync.bfly.b32 $d, $a, $b, $c, -1;", T_B32, T_B32, T_B32, T_B32,
+      r_shfl_bfly },
+    { "shfl.sync.idx.b32 $d, $a, $b, $c, -1;", T_B32, T_B32, T_B32, T_B32,
+      r_shfl_idx },
+    { "shfl.sync.up.b32 $u|$d, $a, $b, $c, -1;", T_PRED, T_B32, T_B32, T_B32,
+      r_shflp_up },
+    { "shfl.sync.down.b32 $u|$d, $a, $b, $c, -1;", T_PRED, T_B32, T_B32,
+      T_B32, r_shflp_down },
+    { "shfl.sync.bfly.b32 $u|$d, $a, $b, $c, -1;", T_PRED, T_B32, T_B32,
+      T_B32, r_shflp_bfly },
+    { "shfl.sync.idx.b32 $u|$d, $a, $b, $c, -1;", T_PRED, T_B32, T_B32,
+      T_B32, r_shflp_idx },
+};
+
+static const uint64_t vshfl_a[32] = {
+    1, 8, 15, 22, 29, 36, 43, 50, 57, 64, 71, 78, 85, 92, 99, 106, 113, 120,
+    127, 134, 141, 148, 155, 162, 169, 176, 183, 190, 197, 204, 211, 218,
+};
+static const uint64_t vshfl_b[] = { 0, 1, 2, 3, 5, 8, 15, 16, 31, 32, 33, 63 };
+static const uint64_t vshfl_c[] = {
+    0x001f, 0x0000, 0x0007, 0x0010, 0x181f, 0x1800, 0x1c03, 0x1f1f, 0x1e00,
+    0x0815, 0x101a, 0xffff,
+};
+
 /* ---- groups ------------------------------------------------------------------ */
 
 #define N(x) (sizeof(x) / sizeof((x)[0]))
@@ -1409,6 +1481,9 @@ static struct group groups[] = {
       N(ops_cvt_ff), vf64, NULL, NULL, N(vf64), 0, 0 },
     { "cvt f32 -> f64/f16, f32 round to integral, .sat", ops_cvt_ff32,
       N(ops_cvt_ff32), vf32, NULL, NULL, N(vf32), 0, 0 },
+    { "shfl.sync up/down/bfly/idx with any segment mask and clamp",
+      ops_shfl, N(ops_shfl), vshfl_a, vshfl_b, vshfl_c, N(vshfl_a),
+      N(vshfl_b), N(vshfl_c) },
     { "f16 cvt add sub mul neg abs", ops_f16, N(ops_f16), vf16, vf16, NULL,
       N(vf16), N(vf16), 0 },
 };
@@ -1446,7 +1521,7 @@ static void bprintf(struct buf *b, const char *fmt, ...)
 static void emit_insn(struct buf *b, const char *insn, size_t j)
 {
     for (const char *s = insn; *s; s++) {
-        if (*s == '$' && strchr("dabct", s[1])) {
+        if (*s == '$' && s[1] && strchr("dabctu", s[1])) {
             bprintf(b, "%%x%c%zu", s[1], j);
             s++;
         } else {
@@ -1496,6 +1571,7 @@ static char *compose(const struct group *g)
                 bprintf(&b, "\t.reg .b32 %%xq%c%zu;\n", names[k], j);
         }
         bprintf(&b, "\t.reg %s %%xt%zu;\n", ty_reg[o->d], j);
+        bprintf(&b, "\t.reg .b32 %%xu%zu;\n", j);
     }
     bprintf(&b, "\n\tld.param.u64 %%rd1, [alu_pa];\n"
             "\tld.param.u64 %%rd2, [alu_pb];\n"
