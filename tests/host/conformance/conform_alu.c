@@ -48,6 +48,7 @@ enum cmp {
     C_ULP,      /* within tol units in the last place; specials exact */
     C_ABS,      /* within tol absolute; specials exact */
     C_REL,      /* within tol relative; specials exact */
+    C_H2,       /* two f16 halves, each as C_FLOAT */
 };
 
 typedef uint64_t (*ref_fn)(uint64_t a, uint64_t b, uint64_t c);
@@ -1344,6 +1345,47 @@ static const struct op ops_f16[] = {
     { "abs.f16 $d, $a;", T_F16, T_F16, 0, 0, r_habs, C_FLOAT },
 };
 
+/* ---- f16x2 and vector moves (what cuda_fp16.h's inline asm produces) ---- */
+
+static uint64_t h2op(uint64_t A, uint64_t B, int op)
+{
+    uint64_t d = 0;
+
+    for (int k = 0; k < 2; k++) {
+        double x = (double)H(A >> (16 * k)), y = (double)H(B >> (16 * k));
+        double r = op == 0 ? x + y : op == 1 ? x - y : x * y;
+
+        d |= UH((_Float16)r) << (16 * k);
+    }
+    return d;
+}
+
+RF(r_hadd2, h2op(A, B, 0))
+RF(r_hsub2, h2op(A, B, 1))
+RF(r_hmul2, h2op(A, B, 2))
+R(r_swap16, (uint32_t)(a << 16 | a >> 16))
+R(r_sum32x2, (uint32_t)((uint32_t)A + (uint32_t)(A >> 32)))
+R(r_pack16, (uint32_t)(a16 | (uint32_t)b16 << 16))
+
+/* Both halves are compared as f16 with NaN matching NaN. */
+static const struct op ops_f16x2[] = {
+    { "add.rn.f16x2 $d, $a, $b;", T_B32, T_B32, T_B32, 0, r_hadd2, C_H2,
+      0, RN },
+    { "sub.rn.f16x2 $d, $a, $b;", T_B32, T_B32, T_B32, 0, r_hsub2, C_H2,
+      0, RN },
+    { "mul.rn.f16x2 $d, $a, $b;", T_B32, T_B32, T_B32, 0, r_hmul2, C_H2,
+      0, RN },
+    { "{ .reg .b16 lo, hi; mov.b32 {lo, hi}, $a; mov.b32 $d, {hi, lo}; }",
+      T_B32, T_B32, 0, 0, r_swap16 },
+    { "{ .reg .b32 lo, hi; mov.b64 {lo, hi}, $a; add.u32 $d, lo, hi; }",
+      T_B32, T_B64, 0, 0, r_sum32x2 },
+    { "{ .reg .b16 lo, hi; cvt.u16.u32 lo, $a; cvt.u16.u32 hi, $b;"
+      " mov.b32 $d, {lo, hi}; }", T_B32, T_B32, T_B32, 0, r_pack16 },
+};
+
+/* Pairs of f16 edge cases, filled in by main(). */
+static uint64_t vf16x2[21];
+
 /* ---- shfl.sync with arbitrary segment masks and clamps ------------------- */
 
 /*
@@ -1484,6 +1526,9 @@ static struct group groups[] = {
     { "shfl.sync up/down/bfly/idx with any segment mask and clamp",
       ops_shfl, N(ops_shfl), vshfl_a, vshfl_b, vshfl_c, N(vshfl_a),
       N(vshfl_b), N(vshfl_c) },
+    { "f16x2 add sub mul, mov.b32/.b64 {lo, hi} in scoped .reg blocks",
+      ops_f16x2, N(ops_f16x2), vf16x2, vf16x2, NULL, N(vf16x2), N(vf16x2),
+      0 },
     { "f16 cvt add sub mul neg abs", ops_f16, N(ops_f16), vf16, vf16, NULL,
       N(vf16), N(vf16), 0 },
 };
@@ -1663,6 +1708,14 @@ static int matches(const struct op *o, uint64_t exp, uint64_t got)
         if (is_nan_bits(o->d, exp))
             return is_nan_bits(o->d, got);
         return exp == got;
+    case C_H2:
+        for (int k = 0; k < 2; k++) {
+            uint64_t e = (exp >> (16 * k)) & 0xffff, g = (got >> (16 * k)) & 0xffff;
+
+            if (is_nan_bits(T_F16, e) ? !is_nan_bits(T_F16, g) : e != g)
+                return 0;
+        }
+        return 1;
     case C_MINMAX:
         if (is_nan_bits(o->d, exp))
             return is_nan_bits(o->d, got);
@@ -1817,6 +1870,8 @@ int main(int argc, char **argv)
         vminmax[i] = vf64[i];
     for (size_t i = 0; i < N(vf32); i++)
         vminmax[N(vf64) + i] = vf32[i];
+    for (size_t i = 0; i < N(vf16x2); i++)
+        vf16x2[i] = vf16[i] | vf16[(i * 7 + 3) % N(vf16)] << 16;
     for (size_t i = 0; i < ng; i++) {
         if (groups[i].ops == ops_fminmax) {
             groups[i].va = groups[i].vb = vminmax;
