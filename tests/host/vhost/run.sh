@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# vgpud's vhost-user transport: a minimal vhost-user frontend drives two
+# VM sockets of one vgpud (sim backend) with valid and hostile rings, then
+# libFuzzer runs on the ring-request decoder for a bounded time.  One TAP
+# stream.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/../../.." && pwd)
+BUILD=${BUILD:-$top/build}
+VGPUD=${VGPUD:-$BUILD/bin/vgpud}
+FUZZ_SECONDS=${VGPU_FUZZ_SECONDS:-20}
+bin=$BUILD/bin/tests/vhost
+
+n=0 rc=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+fail() { n=$((n + 1)); echo "not ok $n - $*"; rc=1; }
+skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+
+finish() {
+    echo "1..$n"
+    exit $rc
+}
+
+if ! make -s -C "$top/tests/host/vhost" BUILD="$BUILD" >&2; then
+    fail "vhost_front builds"
+    finish
+fi
+
+dir=$(mktemp -d "${TMPDIR:-/tmp}/vgpu-vhost.XXXXXX")
+vgpud_pid=
+cleanup() {
+    if [[ -n $vgpud_pid ]]; then
+        kill -KILL "$vgpud_pid" 2>/dev/null
+        wait "$vgpud_pid" 2>/dev/null
+    fi
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+
+if [[ ! -x $VGPUD ]]; then
+    skip "frontend suite" "$VGPUD not built"
+elif ! "$VGPUD" --print-capabilities | grep -q '"vm"'; then
+    skip "frontend suite" "vgpud built without libvhost-user (run scripts/build-qemu.sh)"
+else
+    "$VGPUD" --backend=sim --threads=2 --log-level="${VGPU_TEST_LOG_LEVEL:-info}" \
+        --socket-path="$dir/local.sock" --admin-socket="$dir/admin.sock" \
+        --vm "name=vmA,socket=$dir/vmA.sock" \
+        --vm "name=vmB,socket=$dir/vmB.sock,weight=2" 2>"$dir/vgpud.log" &
+    vgpud_pid=$!
+    for _ in $(seq 100); do
+        [[ -S $dir/vmA.sock && -S $dir/vmB.sock && -S $dir/admin.sock ]] && break
+        sleep 0.05
+    done
+    out=$(VGPU_TEST_DIR=$dir VGPUD_PID=$vgpud_pid VGPU_TOP=$top \
+          timeout 300 "$bin/vhost_front" 2>&1)
+    frc=$?
+    while IFS= read -r line; do
+        case $line in
+        "ok "*" - "*) ok "${line#* - }" ;;
+        "not ok "*" - "*) fail "${line#* - }" ;;
+        "#"*) echo "$line" ;;
+        esac
+    done <<<"$out"
+    if ((frc != 0)) && ! grep -q '^not ok' <<<"$out"; then
+        fail "vhost_front exits cleanly (status $frc)"
+    fi
+    if kill -0 "$vgpud_pid" 2>/dev/null; then
+        ok "vgpud survived every hostile frontend"
+        kill -TERM "$vgpud_pid"
+        wait "$vgpud_pid"
+        vrc=$?
+        vgpud_pid=
+        if ((vrc == 0)); then
+            ok "vgpud exits cleanly on SIGTERM"
+        else
+            fail "vgpud exits cleanly on SIGTERM (status $vrc)"
+        fi
+    else
+        wait "$vgpud_pid"
+        fail "vgpud survived every hostile frontend (status $?)"
+        vgpud_pid=
+    fi
+    if grep -q 'vgpud: error' "$dir/vgpud.log"; then
+        grep 'vgpud: error' "$dir/vgpud.log" | head -5 | sed 's/^/# /'
+        fail "vgpud logged no internal error"
+    else
+        ok "vgpud logged no internal error"
+    fi
+    if grep -q 'Incorrect order for descriptors' "$dir/vgpud.log" &&
+       grep -q 'invalid address for buffers' "$dir/vgpud.log"; then
+        ok "hostile rings are logged"
+    else
+        fail "hostile rings are logged"
+    fi
+fi
+
+# libFuzzer on the ring-request decoder, bounded.
+if [[ ! -f $BUILD/libvhost-user/libvhost-user.c ]]; then
+    skip "fuzz_chain" "no libvhost-user sources (run scripts/build-qemu.sh)"
+elif ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' |
+        ${FUZZ_CC:-clang} -x c -fsanitize=fuzzer -o "$dir/probe" - 2>/dev/null; then
+    skip "fuzz_chain" "clang's libFuzzer runtime is missing"
+elif ! make -s -C "$top/tests/host/vhost" BUILD="$BUILD" fuzz >&2; then
+    fail "fuzz_chain builds"
+else
+    mkdir -p "$dir/corpus"
+    if "$bin/fuzz_chain" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=1024 \
+            -seed=1 "$dir/corpus" >"$dir/fuzz.log" 2>&1; then
+        ok "fuzz_chain: $(grep -o 'Done [0-9]* runs' "$dir/fuzz.log" | tail -1) without a finding"
+    else
+        tail -30 "$dir/fuzz.log" | sed 's/^/# /'
+        fail "fuzz_chain found a crash"
+    fi
+fi
+finish
