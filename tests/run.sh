@@ -24,6 +24,7 @@ suites=(
     tests/host/conformance/run.sh
     tests/host/sanitize/run.sh
     tests/host/fuzz/run.sh
+    tests/host/vhost/run.sh
     tests/guest/run.sh
 )
 
