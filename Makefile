@@ -8,13 +8,19 @@ export TOP := $(CURDIR)
 # Components built on every host, in dependency order.
 SUBDIRS := host-backend guest-userlib samples tests
 
-.PHONY: all demo check bench install clean deps $(SUBDIRS)
+.PHONY: all demo check bench install clean deps qemu $(SUBDIRS)
 
 all: $(SUBDIRS)
 
 $(SUBDIRS):
 	$(MAKE) -C $@
 
+# QEMU with the device, and libvhost-user from the same source, which vgpud
+# compiles in; cached outside the checkout, so this takes seconds when warm.
+qemu:
+	scripts/build-qemu.sh
+
+host-backend: qemu
 guest-userlib samples tests: host-backend
 samples tests: guest-userlib
 tests: samples
