@@ -18,9 +18,14 @@
 static __thread struct CUctx_st *ctx_stack[STACK_MAX];
 static __thread int ctx_depth;
 
-/* The primary context of the one device, refcounted by Retain/Release. */
+/*
+ * The primary context of the one device, refcounted by Retain/Release.
+ * Its handle stays the same across release and retain, as in CUDA: the
+ * struct is reused and only the daemon context behind it is renewed.
+ */
 static pthread_mutex_t prim_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct CUctx_st *prim_ctx;	/* prim_lock */
+static struct CUctx_st *prim_struct;	/* prim_lock */
+static struct CUctx_st *prim_ctx;	/* prim_lock: prim_struct while active */
 static int prim_refs;			/* prim_lock */
 static unsigned int prim_flags;		/* prim_lock */
 
@@ -58,34 +63,46 @@ int vgpu_ctx_current(struct CUctx_st **ctx)
 	return vgpu_ctx_check(*ctx);
 }
 
-static int ctx_new(CUdevice dev, unsigned int flags, bool primary,
-		   struct CUctx_st **out)
+/* Creates the daemon context behind @ctx, a new or a dead struct. */
+static int ctx_init(struct CUctx_st *ctx, CUdevice dev, unsigned int flags,
+		    bool primary)
 {
 	struct vgpu_req_hdr h;
 	struct vgpu_resp_id r;
 	struct vgpu_call c = { .resp = &r, .resp_size = sizeof(r) };
-	struct CUctx_st *ctx;
 	int err;
 
-	ctx = calloc(1, sizeof(*ctx));
-	if (!ctx)
-		return -ENOMEM;
 	vgpu_hdr(&h, VGPU_CMD_CTX_CREATE, 0, 0, sizeof(h));
 	err = vgpu_tp_call(&c, &h, sizeof(h), NULL, 0);
-	if (err) {
-		free(ctx);
+	if (err)
 		return err;
-	}
-	ctx->magic = VGPU_MAGIC_CTX;
 	ctx->id = r.id;
 	ctx->dev = dev;
 	ctx->flags = flags;
 	ctx->primary = primary;
-	pthread_mutex_init(&ctx->lock, NULL);
+	ctx->cache_config = CU_FUNC_CACHE_PREFER_NONE;
 	memcpy(ctx->limits, default_limits, sizeof(ctx->limits));
-	*out = ctx;
+	__atomic_store_n(&ctx->magic, VGPU_MAGIC_CTX, __ATOMIC_RELEASE);
 	vgpu_dbg("context %p is daemon context %llu", (void *)ctx,
 		 (unsigned long long)ctx->id);
+	return 0;
+}
+
+static int ctx_new(CUdevice dev, unsigned int flags, bool primary,
+		   struct CUctx_st **out)
+{
+	struct CUctx_st *ctx = calloc(1, sizeof(*ctx));
+	int err;
+
+	if (!ctx)
+		return -ENOMEM;
+	pthread_mutex_init(&ctx->lock, NULL);
+	err = ctx_init(ctx, dev, flags, primary);
+	if (err) {
+		free(ctx);
+		return err;
+	}
+	*out = ctx;
 	return 0;
 }
 
@@ -375,8 +392,14 @@ VGPU_API CUresult cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev)
 	if (err)
 		return vgpu_result(err);
 	pthread_mutex_lock(&prim_lock);
-	if (!prim_ctx)
-		err = ctx_new(dev, prim_flags, true, &prim_ctx);
+	if (!prim_ctx) {
+		if (prim_struct)
+			err = ctx_init(prim_struct, dev, prim_flags, true);
+		else
+			err = ctx_new(dev, prim_flags, true, &prim_struct);
+		if (!err)
+			prim_ctx = prim_struct;
+	}
 	if (!err) {
 		prim_refs++;
 		*pctx = prim_ctx;

@@ -131,6 +131,13 @@ TEST(primary_context_is_reference_counted)
 	OK(cuDevicePrimaryCtxGetState(dev, &flags, &active));
 	CHECK_EQ(active, 0);
 	CHECK(cuDevicePrimaryCtxRelease(dev) != CUDA_SUCCESS);
+	/* Retained again, it is the same handle with a fresh context. */
+	OK(cuDevicePrimaryCtxRetain(&p2, dev));
+	CHECK(p1 == p2);
+	OK(cuCtxPushCurrent(p2));
+	OK(cuCtxSynchronize());
+	OK(cuCtxPopCurrent(&p2));
+	OK(cuDevicePrimaryCtxRelease(dev));
 }
 
 /* Every later test runs in this context. */
