@@ -50,6 +50,8 @@ typedef struct Warp {
     uint32_t exited;
     uint32_t blocked;       /* lanes waiting at a barrier */
     uint32_t barmask[16];
+    uint32_t red_reg[16];   /* bar.red destination (absolute register) */
+    uint8_t red_kind[16];
     uint8_t carry[32];      /* CC.CF per lane (add.cc/addc/mad.cc/madc) */
     bool done;
     Frame *frames;
@@ -76,6 +78,9 @@ typedef struct Worker {
     uint32_t bar_expected[16];
     uint64_t insns;         /* not yet flushed */
     uint64_t total;
+    uint64_t last_timer;
+    uint32_t red_popc[16];      /* bar.red accumulators per barrier */
+    bool red_and[16], red_or[16];
     /* Global translation cache. */
     uint64_t cb, cs;
     uint8_t *ch;
@@ -355,32 +360,32 @@ static float half_to_float(uint16_t h)
     return f32(u);
 }
 
-static uint16_t float_to_half(float f, int rnd)
+static uint16_t float_to_half(double f, int rnd)
 {
-    uint32_t u = (uint32_t)uf32(f);
-    uint16_t s = (uint16_t)((u >> 16) & 0x8000);
-    float a = fabsf(f);
+    uint16_t s = signbit(f) ? 0x8000 : 0;
+    double a = fabs(f);
 
     if (f != f) {
         return 0x7fff;
     }
-    if (a >= 65520.0f || isinf(a)) {
+    if (a > 65504.0 || isinf(a)) {
         if (isinf(a)) {
             return s | 0x7c00;
         }
-        if (rnd == SIM_RND_RZ || (rnd == SIM_RND_RM && !s) || (rnd == SIM_RND_RP && s)) {
+        bool down = rnd == SIM_RND_RZ || (rnd == SIM_RND_RM && !s) || (rnd == SIM_RND_RP && s);
+        if (down || (rnd <= SIM_RND_RN && a < 65520.0)) {
             return s | 0x7bff;
         }
         return s | 0x7c00;
     }
     /* Scale into an integer number of the target's ulps, then round. */
     int e;
-    frexpf(a, &e);          /* a = m * 2^e, m in [0.5,1) */
+    frexp(a, &e);           /* a = m * 2^e, m in [0.5,1) */
     int ulp_exp = e - 11;   /* 11 significant bits */
     if (ulp_exp < -24) {
         ulp_exp = -24;
     }
-    double q = ldexp((double)a, -ulp_exp);
+    double q = ldexp(a, -ulp_exp);
     double r;
     switch (rnd) {
     case SIM_RND_RZ: r = trunc(q); break;
@@ -389,11 +394,9 @@ static uint16_t float_to_half(float f, int rnd)
     default: r = nearbyint(q); break;
     }
     float v = (float)ldexp(r, ulp_exp);
-    if (v >= 65520.0f) {
-        return s | 0x7c00;
-    }
     if (v > 65504.0f) {
-        v = 65504.0f;
+        bool down = rnd == SIM_RND_RZ || (rnd == SIM_RND_RM && !s) || (rnd == SIM_RND_RP && s);
+        return down ? s | 0x7bff : s | 0x7c00;
     }
     uint32_t vu = (uint32_t)uf32(v);
     int ve = (int)((vu >> 23) & 255) - 127;
@@ -404,6 +407,49 @@ static uint16_t float_to_half(float f, int rnd)
         return s | (uint16_t)(r);
     }
     return s | (uint16_t)(((ve + 15) << 10) | ((vu >> 13) & 1023));
+}
+
+/* f16 and f16x2 arithmetic: computed exactly in double, rounded once. */
+static uint64_t half_alu(const SimInsn *in, uint64_t a, uint64_t b, uint64_t c)
+{
+    int n = in->type == SIM_T_F16X2 ? 2 : 1;
+    uint64_t r = 0;
+    int rnd = in->rnd ? in->rnd : SIM_RND_RN;
+
+    for (int i = 0; i < n; i++) {
+        uint16_t ha = (uint16_t)(a >> (16 * i)), hb = (uint16_t)(b >> (16 * i));
+        uint16_t hc = (uint16_t)(c >> (16 * i)), hr;
+        double x = half_to_float(ha), y = half_to_float(hb), z = half_to_float(hc), v;
+
+        switch (in->op) {
+        case OP_ADD: v = x + y; break;
+        case OP_SUB: v = x - y; break;
+        case OP_MUL: v = x * y; break;
+        case OP_FMA: case OP_MAD: v = fma(x, y, z); break;
+        case OP_MIN: case OP_MAX:
+            if (x != x && y != y) {
+                v = NAN;
+            } else if (x == 0 && y == 0) {
+                v = (in->op == OP_MAX) ? (signbit(x) ? y : x) : (signbit(x) ? x : y);
+            } else {
+                v = in->op == OP_MAX ? fmax(x, y) : fmin(x, y);
+            }
+            break;
+        default: v = 0; break;
+        }
+        if (in->op == OP_NEG) {
+            hr = ha ^ 0x8000;
+        } else if (in->op == OP_ABS) {
+            hr = ha & 0x7fff;
+        } else {
+            if ((in->flags & SIM_F_SAT) && v == v) {
+                v = v < 0 ? 0 : v > 1 ? 1 : v;
+            }
+            hr = v != v ? 0x7fff : float_to_half(v, rnd);
+        }
+        r |= (uint64_t)hr << (16 * i);
+    }
+    return r;
 }
 
 /* ---- frames ---------------------------------------------------------- */
@@ -863,7 +909,7 @@ static uint64_t do_cvt(const SimInsn *in, uint64_t a)
             } else if (dt == SIM_T_F64) {
                 r = uf64(y);
             } else if (dt == SIM_T_F16) {
-                r = float_to_half(st == SIM_T_F64 ? (float)y : (float)y, in->rnd);
+                r = float_to_half(y, in->rnd);
             } else if (dt == SIM_T_BF16) {
                 uint32_t u = (uint32_t)uf32((float)y);
                 if ((float)y != (float)y) {
@@ -1143,6 +1189,13 @@ reload:
         if (!mask && in->op != OP_BRA) {
             goto next;
         }
+        if (__builtin_expect(t == SIM_T_F16 || t == SIM_T_F16X2, 0) &&
+            (in->op == OP_ADD || in->op == OP_SUB || in->op == OP_MUL || in->op == OP_FMA ||
+             in->op == OP_MAD || in->op == OP_NEG || in->op == OP_ABS || in->op == OP_MIN ||
+             in->op == OP_MAX)) {
+            FOR_LANES(d[l] = half_alu(in, a[l], b ? b[l] : 0, c ? c[l] : 0));
+            goto next;
+        }
         switch (in->op) {
         case OP_NOP:
             break;
@@ -1157,9 +1210,20 @@ reload:
             break;
         case OP_SREG: {
             int sr = in->mod;
-            if (sr == SIM_SR_GLOBALTIMER || sr == SIM_SR_GLOBALTIMER_LO ||
+            if (sr == SIM_SR_CLOCK || sr == SIM_SR_CLOCK64 || sr == SIM_SR_CLOCK_HI) {
+                /* A cycle counter: thread-instructions run by this worker. */
+                uint64_t clk = wk->total + wk->insns + insns;
+                uint64_t v = sr == SIM_SR_CLOCK ? (uint32_t)clk :
+                             sr == SIM_SR_CLOCK_HI ? (uint32_t)(clk >> 32) : clk;
+                FOR_LANES(d[l] = v);
+            } else if (sr == SIM_SR_GLOBALTIMER || sr == SIM_SR_GLOBALTIMER_LO ||
                 sr == SIM_SR_GLOBALTIMER_HI) {
+                /* Strictly increasing per worker, like a ns-resolution timer. */
                 uint64_t now = sim_now_ns();
+                if (now <= wk->last_timer) {
+                    now = wk->last_timer + 1;
+                }
+                wk->last_timer = now;
                 uint64_t v = sr == SIM_SR_GLOBALTIMER ? now : sr == SIM_SR_GLOBALTIMER_LO ?
                              (uint32_t)now : now >> 32;
                 FOR_LANES(d[l] = v);
@@ -1556,6 +1620,8 @@ reload:
                     r = cmp_f(in->mod, fx, fy);
                 } else if (ct == SIM_T_F64) {
                     r = cmp_f(in->mod, f64(x[l]), f64(y[l]));
+                } else if (ct == SIM_T_F16) {
+                    r = cmp_f(in->mod, half_to_float((uint16_t)x[l]), half_to_float((uint16_t)y[l]));
                 } else {
                     r = cmp_int(in->mod, x[l], y[l], ct);
                 }
@@ -1625,6 +1691,7 @@ reload:
             uint32_t esz = sz, n = esz * in->vec;
             int sp = in->space;
             bool st = in->op == OP_ST;
+            bool wide = (in->flags & SIM_F_WIDE) && tsigned(t);
 
             if (sp == SIM_SP_GLOBAL && in->vec == 1 && (esz == 4 || esz == 8)) {
                 /* Fast path: the common global scalar access. */
@@ -1642,14 +1709,14 @@ reload:
                     } else if (esz == 4) {
                         uint32_t v;
                         memcpy(&v, p, 4);
-                        d[l] = tsigned(t) ? (uint64_t)(uint32_t)v : v;
+                        d[l] = wide ? (uint64_t)(int64_t)(int32_t)v : v;
                     } else {
                         memcpy(&d[l], p, 8);
                     }
                 });
                 break;
             }
-            if (sp == SIM_SP_SHARED && in->vec == 1 && esz == 4) {
+            if (sp == SIM_SP_SHARED && in->vec == 1 && esz == 4 && !wide) {
                 uint32_t lim = L->shared_total;
                 FOR_LANES({
                     uint64_t ad = ar[l] + (uint64_t)off;
@@ -1685,7 +1752,9 @@ reload:
                     } else {
                         uint64_t v = 0;
                         memcpy(&v, p + i * esz, esz);
-                        if (tsigned(t) && esz < 4) {
+                        if (wide) {
+                            v = (uint64_t)sext(v, esz);
+                        } else if (tsigned(t) && esz < 4) {
                             v = (uint32_t)sext(v, esz);
                         }
                         r[l] = v;
@@ -1784,11 +1853,20 @@ reload:
         case OP_PRMT:
             FOR_LANES({
                 uint64_t x = ((uint64_t)(uint32_t)b[l] << 32) | (uint32_t)a[l];
-                uint32_t s = (uint32_t)c[l], r = 0;
+                uint32_t s = (uint32_t)c[l], r = 0, s2 = s & 3;
                 for (int i = 0; i < 4; i++) {
                     uint32_t sel = (s >> (4 * i)) & 15;
+                    switch (in->mod) {
+                    case 1: sel = (s2 + i) & 7; break;                          /* f4e */
+                    case 2: sel = (s2 - i) & 7; break;                          /* b4e */
+                    case 3: sel = s2; break;                                    /* rc8 */
+                    case 4: sel = (uint32_t)i > s2 ? (uint32_t)i : s2; break;   /* ecl */
+                    case 5: sel = (uint32_t)i < s2 ? (uint32_t)i : s2; break;   /* ecr */
+                    case 6: sel = 2 * (s2 & 1) + (i & 1); break;                /* rc16 */
+                    default: break;
+                    }
                     uint8_t byte = (uint8_t)(x >> (8 * (sel & 7)));
-                    if (sel & 8) byte = (byte & 0x80) ? 0xff : 0;
+                    if (!in->mod && (sel & 8)) byte = (byte & 0x80) ? 0xff : 0;
                     r |= (uint32_t)byte << (8 * i);
                 }
                 d[l] = r;
@@ -2076,6 +2154,20 @@ reload:
             if (cnt) {
                 wk->bar_expected[id] = cnt;
             }
+            if (in->mod2) {
+                uint32_t pm = 0;
+                bool neg = in->flags & SIM_F_NEGC;
+                FOR_LANES(pm |= (uint32_t)(((c[l] & 1) ^ neg) & 1) << l);
+                wk->red_popc[id] += (uint32_t)__builtin_popcount(pm);
+                if (pm != mask) {
+                    wk->red_and[id] = false;
+                }
+                if (pm) {
+                    wk->red_or[id] = true;
+                }
+                w->red_reg[id] = fr->rbase + in->o[0];
+                w->red_kind[id] = in->mod2;
+            }
             if (in->flags & SIM_F_ARRIVE) {
                 break;
             }
@@ -2231,6 +2323,9 @@ static int run_block(Worker *wk, uint64_t bidx)
     wk->live_threads = nthreads;
     memset(wk->bar_arrived, 0, sizeof(wk->bar_arrived));
     memset(wk->bar_expected, 0, sizeof(wk->bar_expected));
+    memset(wk->red_popc, 0, sizeof(wk->red_popc));
+    memset(wk->red_or, 0, sizeof(wk->red_or));
+    memset(wk->red_and, 1, sizeof(wk->red_and));
     memset(wk->shared, 0, L->shared_total);
     for (uint32_t i = 0; i < wk->nwarps; i++) {
         Warp *w = &wk->warps[i];
@@ -2248,6 +2343,7 @@ static int run_block(Worker *wk, uint64_t bidx)
         w->exited = ~w->exists;
         w->blocked = 0;
         memset(w->barmask, 0, sizeof(w->barmask));
+        memset(w->red_kind, 0, sizeof(w->red_kind));
         w->done = false;
         w->nframes = 0;
         for (uint32_t l = 0; l < 32; l++) {
@@ -2329,9 +2425,21 @@ static int run_block(Worker *wk, uint64_t bidx)
             if (wk->bar_arrived[id] >= need || waiting >= wk->live_threads) {
                 for (uint32_t i = 0; i < wk->nwarps; i++) {
                     Warp *w = &wk->warps[i];
+                    if (w->red_kind[id] && w->barmask[id]) {
+                        uint64_t *dr = w->regs + (size_t)w->red_reg[id] * 32;
+                        uint64_t v = w->red_kind[id] == 1 ? wk->red_popc[id] :
+                                     w->red_kind[id] == 2 ? wk->red_and[id] : wk->red_or[id];
+                        for (uint32_t m = w->barmask[id]; m; m &= m - 1) {
+                            dr[__builtin_ctz(m)] = v;
+                        }
+                    }
+                    w->red_kind[id] = 0;
                     w->blocked &= ~w->barmask[id];
                     w->barmask[id] = 0;
                 }
+                wk->red_popc[id] = 0;
+                wk->red_and[id] = true;
+                wk->red_or[id] = false;
                 wk->bar_arrived[id] = 0;
                 wk->bar_expected[id] = 0;
                 released = true;

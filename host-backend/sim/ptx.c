@@ -86,6 +86,8 @@ typedef struct Parser {
     uint32_t nchunks, capchunks;
     size_t chunk_used;
     SimFunc tmpf;           /* a .func's return parameter while parsing */
+    uint8_t *rw;            /* declared width (bytes) of each register */
+    uint32_t caprw;
     /* Pending call argument list (from call operands). */
 } Parser;
 
@@ -576,6 +578,11 @@ static uint32_t type_size(int t)
     }
 }
 
+static bool tsigned_ty(int t)
+{
+    return t == SIM_T_S8 || t == SIM_T_S16 || t == SIM_T_S32 || t == SIM_T_S64;
+}
+
 /* Parses ".type" after an optional ".align N" and ".vN"; returns size. */
 static uint32_t parse_decl_type(Parser *ps, uint32_t *align, uint32_t *vec)
 {
@@ -669,6 +676,11 @@ static uint32_t new_reg(Parser *ps, uint32_t line)
     if (ps->fn->nregs >= SIM_MAX_REGS) {
         fail(ps, line, "too many registers");
     }
+    if (ps->fn->nregs >= ps->caprw) {
+        ps->caprw = ps->caprw ? ps->caprw * 2 : 256;
+        ps->rw = xrealloc(ps, ps->rw, ps->caprw);
+    }
+    ps->rw[ps->fn->nregs] = 8;
     return ps->fn->nregs++;
 }
 
@@ -1126,6 +1138,10 @@ static void parse_mods(Parser *ps, int op, const char *s, uint32_t n,
                  IS("cta::") || IS("level") || IS("evict_normal") ||
                  IS("evict_last") || IS("evict_first") || IS("64B") ||
                  IS("128B") || IS("256B")) {
+            if (op == OP_PRMT) {
+                m->mode = IS("f4e") ? 1 : IS("b4e") ? 2 : IS("rc8") ? 3 : IS("ecl") ? 4 :
+                          IS("ecr") ? 5 : IS("rc16") ? 6 : m->mode;
+            }
             if (op == OP_TESTP) {
                 m->mode = IS("finite") ? 1 : IS("infinite") ? 2 : IS("number") ? 3 :
                           IS("notanumber") ? 4 : IS("normal") ? 5 : IS("subnormal") ? 6 : m->mode;
@@ -1676,6 +1692,11 @@ static void parse_insn(Parser *ps, Tok optok, int32_t pred, bool pneg)
             }
             tmp.o[0] = dst_reg(ps, &ops[0], line);
         }
+        /* Signed loads into wider registers sign-extend to the register. */
+        if (tsigned_ty(ty) && type_size(ty) < 8 && tmp.o[0] < ps->fn->nregs &&
+            ps->rw[tmp.o[0]] == 8) {
+            tmp.flags |= SIM_F_WIDE;
+        }
         SimInsn *in = emit(ps, line);
         uint32_t idx = (uint32_t)(in - ps->fn->code);
         *in = tmp;
@@ -1827,7 +1848,27 @@ static void parse_insn(Parser *ps, Tok optok, int32_t pred, bool pneg)
             break;
         }
         if (m.red_popc || m.atom) {
-            fail(ps, line, "bar.red is not supported");
+            /* bar.red.{popc.u32,and.pred,or.pred} d, a{, b}, {!}c */
+            if (m.red_popc) {
+                tmp.mod2 = 1;
+            } else if (m.atom == SIM_ATOM_AND) {
+                tmp.mod2 = 2;
+            } else if (m.atom == SIM_ATOM_OR) {
+                tmp.mod2 = 3;
+            } else {
+                fail(ps, line, "unsupported bar.red operation");
+            }
+            need_ops(ps, n, 3, 4, line, on);
+            tmp.o[1] = val_reg(ps, &ops[1], SIM_T_U32, line);
+            if (n == 4) {
+                tmp.o[2] = val_reg(ps, &ops[2], SIM_T_U32, line);
+            }
+            tmp.o[3] = val_reg(ps, &ops[n - 1], SIM_T_PRED, line);
+            if (ops[n - 1].neg) {
+                tmp.flags |= SIM_F_NEGC;
+            }
+            tmp.o[0] = dst_reg(ps, &ops[0], line);
+            break;
         }
         if (m.arrive) {
             tmp.flags |= SIM_F_ARRIVE;
@@ -1951,8 +1992,8 @@ static void parse_insn(Parser *ps, Tok optok, int32_t pred, bool pneg)
         }
         need_ops(ps, n, ns + 1, ns + 1, line, on);
         first_type(ps, &m, line);
-        if (op == OP_PRMT && (m.flags & (SIM_F_HI | SIM_F_LO))) {
-            fail(ps, line, "prmt modes are not supported");
+        if (op == OP_PRMT) {
+            tmp.mod = (uint8_t)m.mode;
         }
         if (op == OP_SHF) {
             if (m.shf_r) {
@@ -2022,8 +2063,8 @@ static char *arena_str(Parser *ps, const char *s, size_t n)
 static void parse_reg_decl(Parser *ps, uint32_t line)
 {
     uint32_t align, vec;
+    uint32_t esz = parse_decl_type(ps, &align, &vec) * vec;
 
-    parse_decl_type(ps, &align, &vec);
     do {
         Tok nm = expect_id(ps, "a register name");
         if (accept_p(ps, '<')) {
@@ -2037,11 +2078,15 @@ static void parse_reg_decl(Parser *ps, uint32_t line)
                 int l = snprintf(buf, sizeof(buf), "%.*s%llu", (int)nm.len, nm.s,
                                  (unsigned long long)i);
                 char *k = arena_str(ps, buf, (size_t)l);
-                name_add(ps, k, (uint32_t)l, FN_REG, new_reg(ps, line), 0);
+                uint32_t r = new_reg(ps, line);
+                ps->rw[r] = (uint8_t)(esz > 8 ? 8 : esz);
+                name_add(ps, k, (uint32_t)l, FN_REG, r, 0);
                 ps->fn->ndecl_regs++;
             }
         } else {
-            name_add(ps, nm.s, nm.len, FN_REG, new_reg(ps, line), 0);
+            uint32_t r = new_reg(ps, line);
+            ps->rw[r] = (uint8_t)(esz > 8 ? 8 : esz);
+            name_add(ps, nm.s, nm.len, FN_REG, r, 0);
             ps->fn->ndecl_regs++;
         }
     } while (accept_p(ps, ','));
@@ -2605,6 +2650,7 @@ int sim_ptx_parse(const char *text, size_t len, SimProgram **out,
     free(ps->bfix);
     free(ps->chunks);
     free(ps->tmpf.params);
+    free(ps->rw);
     free(ps);
     return rc;
 }

@@ -332,6 +332,99 @@ TEST(carry_chains_add_128_bit_numbers)
     CHECK_EQ((uint32_t)o[1], 1);
 }
 
+
+TEST(signed_loads_extend_to_the_register_width)
+{
+    uint64_t in[3] = { 0x80000001u, 0xff80u, 0 }, o[4];
+
+    CHECK_EQ(run_body("ld.global.s32 %rd4, [%rd15];\nst.global.u64 [%rd14], %rd4;\n"
+                      "ld.global.s32 %r4, [%rd15];\nst.global.u32 [%rd14+8], %r4;\n"
+                      "ld.global.s8 %rd5, [%rd15+8];\nst.global.u64 [%rd14+16], %rd5;\n"
+                      "ld.global.s16 %r5, [%rd15+8];\nst.global.u32 [%rd14+24], %r5;\n",
+                      in, o, 4), 0);
+    CHECK(o[0] == 0xffffffff80000001ull);
+    CHECK_EQ((uint32_t)o[1], 0x80000001u);
+    CHECK(o[2] == 0xffffffffffffff80ull);
+    CHECK_EQ((uint32_t)o[3], 0xffffff80u);
+}
+
+TEST(prmt_modes_select_bytes_as_defined)
+{
+    uint64_t in[3] = { 0x03020100u, 0x07060504u, 1 }, o[6];
+
+    CHECK_EQ(run_body("prmt.b32.f4e %r4, %r1, %r2, %r3;\nst.global.u32 [%rd14], %r4;\n"
+                      "prmt.b32.b4e %r5, %r1, %r2, %r3;\nst.global.u32 [%rd14+8], %r5;\n"
+                      "prmt.b32.rc8 %r6, %r1, %r2, %r3;\nst.global.u32 [%rd14+16], %r6;\n"
+                      "prmt.b32.ecl %r7, %r1, %r2, %r3;\nst.global.u32 [%rd14+24], %r7;\n"
+                      "prmt.b32.ecr %r8, %r1, %r2, %r3;\nst.global.u32 [%rd14+32], %r8;\n"
+                      "prmt.b32.rc16 %r9, %r1, %r2, %r3;\nst.global.u32 [%rd14+40], %r9;\n",
+                      in, o, 6), 0);
+    CHECK_EQ((uint32_t)o[0], 0x04030201u);
+    CHECK_EQ((uint32_t)o[1], 0x06070001u);
+    CHECK_EQ((uint32_t)o[2], 0x01010101u);
+    CHECK_EQ((uint32_t)o[3], 0x03020101u);
+    CHECK_EQ((uint32_t)o[4], 0x01010100u);
+    CHECK_EQ((uint32_t)o[5], 0x03020302u);
+}
+
+TEST(half_precision_arithmetic_rounds_once)
+{
+    /* 1 + 2^-11 needs rounding to even: 1.0; 65504 + 16 overflows to inf. */
+    uint64_t in[3] = { 0x3c00u, 0x1000u, 0x7bffu }, o[5];
+
+    CHECK_EQ(run_body("add.f16 %h1, %r1, %r2;\ncvt.u32.u16 %r4, %h1;\nst.global.u32 [%rd14], %r4;\n"
+                      "add.rp.f16 %h2, %r1, %r2;\ncvt.u32.u16 %r5, %h2;\nst.global.u32 [%rd14+8], %r5;\n"
+                      "mul.f16 %h3, %r3, 0x4000;\ncvt.u32.u16 %r6, %h3;\nst.global.u32 [%rd14+16], %r6;\n"
+                      "neg.f16 %h4, %r1;\ncvt.u32.u16 %r7, %h4;\nst.global.u32 [%rd14+24], %r7;\n"
+                      "add.f16x2 %r8, %r1, %r1;\nst.global.u32 [%rd14+32], %r8;\n",
+                      in, o, 5), 0);
+    CHECK_EQ((uint32_t)o[0], 0x3c00);
+    CHECK_EQ((uint32_t)o[1], 0x3c01);
+    CHECK_EQ((uint32_t)o[2], 0x7c00);
+    CHECK_EQ((uint32_t)o[3], 0xbc00);
+    CHECK_EQ((uint32_t)o[4], 0x4000);
+}
+
+TEST(barrier_reductions_count_and_combine_predicates)
+{
+    VgpuExecCtx *c = new_ctx();
+    int rc;
+    const char *ptx =
+        ".version 9.0\n.target sm_75\n.address_size 64\n"
+        ".visible .entry k(.param .u64 o)\n{\n.reg .pred %p<4>;\n.reg .b32 %r<8>;\n"
+        ".reg .b64 %rd<4>;\nld.param.u64 %rd1, [o];\nmov.u32 %r1, %tid.x;\n"
+        "and.b32 %r2, %r1, 3;\nsetp.eq.u32 %p1, %r2, 0;\n"
+        "bar.red.popc.u32 %r3, 0, %p1;\nbar.red.and.pred %p2, 0, %p1;\n"
+        "bar.red.or.pred %p3, 0, %p1;\nselp.u32 %r4, 2, 0, %p2;\nselp.u32 %r5, 4, 0, %p3;\n"
+        "or.b32 %r6, %r4, %r5;\nshl.b32 %r6, %r6, 16;\nor.b32 %r6, %r6, %r3;\n"
+        "mul.wide.u32 %rd2, %r1, 4;\nadd.s64 %rd3, %rd1, %rd2;\nst.global.u32 [%rd3], %r6;\n"
+        "ret;\n}\n";
+    VgpuExecModule *m = load_text(c, ptx, &rc);
+    uint64_t d = dalloc(c, 96 * 4);
+    uint32_t out[96];
+
+    CHECK_EQ(rc, 0);
+    CHECK_EQ(simtest_launch(c, func(m, "k", NULL), 1, 1, 96, 1, 0, &d, 8), 0);
+    simtest_dtoh(c, out, d, sizeof(out));
+    for (int i = 0; i < 96; i++) {
+        CHECK_EQ(out[i], (4u << 16) | 24u);
+    }
+    vgpu_exec_sim_ops.ctx_destroy(c);
+}
+
+TEST(clock_and_globaltimer_advance)
+{
+    uint64_t in[3] = { 0, 0, 0 }, o[2];
+
+    CHECK_EQ(run_body("mov.u64 %rd4, %clock64;\nmov.u64 %rd5, %globaltimer;\n"
+                      "mov.u64 %rd6, %clock64;\nmov.u64 %rd7, %globaltimer;\n"
+                      "sub.s64 %rd8, %rd6, %rd4;\nsub.s64 %rd9, %rd7, %rd5;\n"
+                      "st.global.u64 [%rd14], %rd8;\nst.global.u64 [%rd14+8], %rd9;\n",
+                      in, o, 2), 0);
+    CHECK(o[0] > 0 && o[0] < 1000);
+    CHECK(o[1] > 0 && o[1] < 1000000000ull);
+}
+
 /* ---- nvcc-compiled kernels ------------------------------------------------- */
 
 TEST(vector_add_matches_the_host)
@@ -1107,6 +1200,11 @@ int main(void)
         TAP_ENTRY(wide_and_high_multiplies),
         TAP_ENTRY(approximate_math_is_within_ptx_bounds),
         TAP_ENTRY(carry_chains_add_128_bit_numbers),
+        TAP_ENTRY(signed_loads_extend_to_the_register_width),
+        TAP_ENTRY(prmt_modes_select_bytes_as_defined),
+        TAP_ENTRY(half_precision_arithmetic_rounds_once),
+        TAP_ENTRY(barrier_reductions_count_and_combine_predicates),
+        TAP_ENTRY(clock_and_globaltimer_advance),
         TAP_ENTRY(vector_add_matches_the_host),
         TAP_ENTRY(tiled_matrix_mul_with_shared_memory_matches_the_host),
         TAP_ENTRY(warp_shuffle_reduction_and_atomics_sum_correctly),
