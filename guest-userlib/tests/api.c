@@ -5,7 +5,7 @@
  * reference counts, every copy path, memsets, modules, both launch forms,
  * streams, events, several threads at once, and the async launch rate.
  *
- * usage: api KERNELS_PTX
+ * usage: api KERNELS_PTX KERNELS_FATBIN
  */
 #include <cuda.h>
 #include <pthread.h>
@@ -19,7 +19,8 @@
 
 #include "tap.h"
 
-static char *ptx;
+static char *ptx, *fatbin;
+static const char *ptx_path, *fatbin_path;
 static CUdevice dev;
 
 #define OK(call) CHECK_EQ((call), CUDA_SUCCESS)
@@ -552,6 +553,90 @@ TEST(execution_fault_is_sticky_to_its_context_only)
 	OK(cuCtxSynchronize());
 }
 
+/* Runs axpy from @m on 256 elements; returns whether the result is right. */
+static int run_axpy(CUmodule m)
+{
+	float x[256], y[256], a = 0.5f;
+	int n = 256, i, ok = 1;
+	CUdeviceptr dx, dy;
+	CUfunction f;
+	void *args[] = { &a, &dx, &dy, &n };
+
+	for (i = 0; i < n; i++) {
+		x[i] = 2 * i;
+		y[i] = 1;
+	}
+	if (cuModuleGetFunction(&f, m, "axpy") || cuMemAlloc(&dx, sizeof(x)) ||
+	    cuMemAlloc(&dy, sizeof(y)) || cuMemcpyHtoD(dx, x, sizeof(x)) ||
+	    cuMemcpyHtoD(dy, y, sizeof(y)) ||
+	    cuLaunchKernel(f, 1, 1, 1, 256, 1, 1, 0, NULL, args, NULL) ||
+	    cuMemcpyDtoH(y, dy, sizeof(y)))
+		return 0;
+	for (i = 0; i < n; i++)
+		ok &= y[i] == i + 1.0f;
+	cuMemFree(dx);
+	cuMemFree(dy);
+	return ok;
+}
+
+TEST(fatbin_images_load_bare_wrapped_and_from_files)
+{
+	struct {
+		int magic, version;
+		const void *data, *filename_or_fatbins;
+	} wrapper = { 0x466243B1, 1, fatbin, NULL };
+	CUmodule m;
+
+	OK(cuModuleLoadData(&m, fatbin));
+	CHECK(run_axpy(m));
+	OK(cuModuleUnload(m));
+	OK(cuModuleLoadFatBinary(&m, &wrapper));
+	CHECK(run_axpy(m));
+	OK(cuModuleUnload(m));
+	OK(cuModuleLoad(&m, fatbin_path));
+	CHECK(run_axpy(m));
+	OK(cuModuleUnload(m));
+	OK(cuModuleLoad(&m, ptx_path));
+	CHECK(run_axpy(m));
+	OK(cuModuleUnload(m));
+	CHECK_EQ(cuModuleLoad(&m, "/nonexistent.ptx"), CUDA_ERROR_FILE_NOT_FOUND);
+}
+
+/* The entry points binaries built against CUDA 12's cuda.h import. */
+#undef cuEventElapsedTime
+#undef cuGetProcAddress
+CUresult cuCtxCreate_v2(CUcontext *pctx, unsigned int flags, CUdevice dev);
+CUresult cuEventElapsedTime(float *ms, CUevent a, CUevent b);
+CUresult cuGetProcAddress(const char *symbol, void **pfn, int version,
+			  cuuint64_t flags);
+
+TEST(cuda12_entry_points_work)
+{
+	typedef CUresult (*ctx_v3_fn)(CUcontext *, void *, int, unsigned int, CUdevice);
+	CUcontext c, c3, cur;
+	CUevent a, b;
+	void *pfn = NULL;
+	float ms = -1;
+
+	OK(cuCtxCreate_v2(&c, 0, dev));
+	OK(cuCtxGetCurrent(&cur));
+	CHECK(cur == c);
+	OK(cuEventCreate(&a, 0));
+	OK(cuEventCreate(&b, 0));
+	OK(cuEventRecord(a, NULL));
+	OK(cuEventRecord(b, NULL));
+	OK(cuEventSynchronize(b));
+	OK(cuEventElapsedTime(&ms, a, b));
+	CHECK(ms >= 0);
+	/* CUDA 12.0 asks for cuCtxCreate and gets the 11.4 ABI (_v3). */
+	OK(cuGetProcAddress("cuCtxCreate", &pfn, 12000, 0));
+	CHECK(pfn != NULL);
+	OK(((ctx_v3_fn)pfn)(&c3, NULL, 0, 0, dev));
+	OK(cuCtxDestroy(c3));
+	OK(cuCtxDestroy(c));
+	OK(cuCtxSetCurrent(main_ctx));
+}
+
 TEST(teardown_unloads_and_destroys)
 {
 	CHECK_EQ(cuModuleUnload(NULL), CUDA_ERROR_INVALID_HANDLE);
@@ -586,13 +671,17 @@ int main(int argc, char **argv)
 		TAP_ENTRY(threads_share_one_connection),
 		TAP_ENTRY(async_empty_launches_are_counted),
 		TAP_ENTRY(execution_fault_is_sticky_to_its_context_only),
+		TAP_ENTRY(fatbin_images_load_bare_wrapped_and_from_files),
+		TAP_ENTRY(cuda12_entry_points_work),
 		TAP_ENTRY(teardown_unloads_and_destroys),
 	};
 
-	if (argc != 2 || !(ptx = slurp(argv[1]))) {
-		fprintf(stderr, "usage: api KERNELS_PTX\n");
+	if (argc != 3 || !(ptx = slurp(argv[1])) || !(fatbin = slurp(argv[2]))) {
+		fprintf(stderr, "usage: api KERNELS_PTX KERNELS_FATBIN\n");
 		return 2;
 	}
+	ptx_path = argv[1];
+	fatbin_path = argv[2];
 	if (cuInit(0) != CUDA_SUCCESS) {
 		printf("not ok 1 - cuInit reaches vgpud at VGPU_SOCKET\n");
 		return 1;

@@ -163,7 +163,7 @@ if [[ ! -S $sock ]]; then
     exit 1
 fi
 export VGPU_SOCKET=$sock VGPU_EXPECT_DAEMON=1
-tap api "$out/api" "$ptx"
+tap api "$out/api" "$ptx" "$here/kernels.fatbin"
 for s in "${smokes[@]}"; do
     if [[ -x $out/$s ]]; then
         tap "$s" "$out/$s" "$ptx"
