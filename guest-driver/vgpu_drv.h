@@ -16,6 +16,7 @@
 #include <linux/virtio.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+#include <linux/sizes.h>
 #include <linux/xarray.h>
 
 #include "vgpu_virtio.h"
@@ -27,6 +28,38 @@
 #define VGPU_MAX_RESP		(2 * VGPU_MAX_INLINE)
 /* Kernel memory (requests + reply buffers) one batch may hold. */
 #define VGPU_MAX_BATCH_BYTES	(128u << 20)
+/* Largest physically contiguous piece of a driver buffer. */
+#define VGPU_CHUNK_MAX		SZ_1M
+
+/**
+ * struct vgpu_chunk - one physically contiguous piece of a struct vgpu_buf
+ * @p: kmalloc()ed memory
+ * @len: bytes used at @p, a multiple of 16 except in the last chunk
+ */
+struct vgpu_chunk {
+	void *p;
+	size_t len;
+};
+
+/**
+ * struct vgpu_buf - a driver buffer the device reads or writes
+ * @chunks: the pieces, in order
+ * @nchunks: entries in @chunks
+ * @len: total bytes
+ * @sgt: one scatterlist entry per chunk
+ *
+ * Large buffers are built from contiguous chunks as big as the allocator
+ * gives (up to VGPU_CHUNK_MAX) rather than from vmalloc() pages, so that a
+ * 64 MiB request or a 4 MiB guest-physical table is a few descriptors and
+ * not thousands.  The first chunk is at least a page (or the whole
+ * buffer), so headers can be read from it directly.
+ */
+struct vgpu_buf {
+	struct vgpu_chunk *chunks;
+	unsigned int nchunks;
+	size_t len;
+	struct sg_table sgt;
+};
 
 /**
  * struct vgpu_vq - one virtqueue and what waits on it
@@ -138,13 +171,8 @@ struct vgpu_batch {
  * @cmd: hdr.cmd of the request (CPU order)
  * @ctx: hdr.ctx of the request
  * @req: the request, a kernel copy (what was validated is what is sent)
- * @req_len: bytes at @req
- * @req_sgt: @req as a scatterlist
- * @tbl: guest-physical table appended to the request, or NULL
- * @tbl_sgt: @tbl as a scatterlist
- * @resp: kernel reply buffer the device writes
- * @resp_len: bytes at @resp
- * @resp_sgt: @resp as a scatterlist
+ * @tbl: guest-physical table appended to the request; empty when none
+ * @resp: kernel reply buffer the device writes; empty when none
  * @resp_pages: pinned user pages the reply is copied into
  * @resp_npages: entries in @resp_pages
  * @resp_off: offset of the user reply buffer in its first page
@@ -159,14 +187,9 @@ struct vgpu_cmd {
 	struct list_head list;
 	u32 cmd;
 	u64 ctx;
-	void *req;
-	u32 req_len;
-	struct sg_table req_sgt;
-	struct vgpu_sg_entry *tbl;
-	struct sg_table tbl_sgt;
-	void *resp;
-	u32 resp_len;
-	struct sg_table resp_sgt;
+	struct vgpu_buf req;
+	struct vgpu_buf tbl;
+	struct vgpu_buf resp;
 	struct page **resp_pages;
 	unsigned int resp_npages;
 	unsigned int resp_off;
@@ -200,7 +223,9 @@ int vgpu_send_ctx_destroy(struct vgpu_device *vgdev, u64 ctx);
 void vgpu_vq_abort_all(struct vgpu_device *vgdev);
 
 /* vgpu_mem.c */
-int vgpu_buf_to_sgt(struct sg_table *sgt, void *buf, size_t len);
+int vgpu_buf_alloc(struct vgpu_buf *b, size_t len, gfp_t gfp);
+void vgpu_buf_free(struct vgpu_buf *b);
+int vgpu_buf_copy_from_user(struct vgpu_buf *b, const void __user *src);
 int vgpu_pin_resp(struct vgpu_cmd *vcmd, u64 uaddr, u32 len);
 int vgpu_pin_data(struct vgpu_device *vgdev, struct vgpu_cmd *vcmd,
 		  u64 uaddr, u64 len, bool device_writes);

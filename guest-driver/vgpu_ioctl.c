@@ -51,7 +51,7 @@ static bool vgpu_cmd_is_memcpy(u32 cmd)
 static int vgpu_prepare_data(struct vgpu_device *vgdev, struct vgpu_cmd *vcmd,
 			     const struct vgpu_submit_cmd *uc)
 {
-	struct vgpu_cmd_memcpy *mc = vcmd->req;
+	struct vgpu_cmd_memcpy *mc = vcmd->req.chunks[0].p;
 	bool writes = uc->flags & VGPU_CMD_F_DATA_OUT;
 	u32 want = writes ? VGPU_CMD_MEMCPY_DTOH : VGPU_CMD_MEMCPY_HTOD;
 	int ret;
@@ -94,19 +94,18 @@ static int vgpu_prepare_cmd(struct vgpu_file *vfile,
 	vcmd = kzalloc(sizeof(*vcmd), GFP_KERNEL_ACCOUNT);
 	if (!vcmd)
 		return -ENOMEM;
-	vcmd->req_len = uc->req_len;
-	vcmd->req = kvmalloc(uc->req_len, GFP_KERNEL_ACCOUNT);
-	if (!vcmd->req) {
-		ret = -ENOMEM;
+	ret = vgpu_buf_alloc(&vcmd->req, uc->req_len, GFP_KERNEL_ACCOUNT);
+	if (ret)
 		goto free_cmd;
-	}
-	if (copy_from_user(vcmd->req, u64_to_user_ptr(uc->req), uc->req_len)) {
-		ret = -EFAULT;
+	ret = vgpu_buf_copy_from_user(&vcmd->req, u64_to_user_ptr(uc->req));
+	if (ret)
 		goto free_cmd;
-	}
 
-	/* From here on only the kernel copy is looked at. */
-	hdr = vcmd->req;
+	/*
+	 * From here on only the kernel copy is looked at.  The first chunk
+	 * holds at least a page, so every fixed-size command struct.
+	 */
+	hdr = vcmd->req.chunks[0].p;
 	vcmd->cmd = le32_to_cpu(hdr->cmd);
 	vcmd->ctx = le64_to_cpu(hdr->ctx);
 	no_reply = le32_to_cpu(hdr->flags) & VGPU_REQ_F_NO_REPLY;
@@ -143,23 +142,14 @@ static int vgpu_prepare_cmd(struct vgpu_file *vfile,
 	}
 
 	if (uc->resp_len) {
-		vcmd->resp_len = uc->resp_len;
-		vcmd->resp = kvzalloc(uc->resp_len, GFP_KERNEL_ACCOUNT);
-		if (!vcmd->resp) {
-			ret = -ENOMEM;
-			goto free_cmd;
-		}
 		ret = vgpu_pin_resp(vcmd, uc->resp, uc->resp_len);
 		if (ret)
 			goto free_cmd;
-		ret = vgpu_buf_to_sgt(&vcmd->resp_sgt, vcmd->resp,
-				      vcmd->resp_len);
+		ret = vgpu_buf_alloc(&vcmd->resp, uc->resp_len,
+				     GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 		if (ret)
 			goto free_cmd;
 	}
-	ret = vgpu_buf_to_sgt(&vcmd->req_sgt, vcmd->req, vcmd->req_len);
-	if (ret)
-		goto free_cmd;
 	if (!vgpu_vq_fits(vgdev, vfile->vq, vcmd)) {
 		ret = -E2BIG;
 		goto free_cmd;

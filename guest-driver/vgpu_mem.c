@@ -6,7 +6,6 @@
 #include <linux/mm.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
-#include <linux/vmalloc.h>
 
 #include "vgpu_drv.h"
 
@@ -25,41 +24,90 @@ struct vgpu_hostbuf_obj {
 };
 
 /**
- * vgpu_buf_to_sgt() - describe a kvmalloc()ed buffer as a scatterlist
- * @sgt: table to fill; free with sg_free_table()
- * @buf: the buffer
- * @len: its length, non-zero
+ * vgpu_buf_alloc() - allocate a buffer in large contiguous chunks
+ * @b: the buffer, zeroed by the caller; free with vgpu_buf_free()
+ * @len: bytes, non-zero
+ * @gfp: allocation flags (__GFP_ZERO for a reply buffer)
  *
- * A vmalloc()ed buffer is not physically contiguous, so it becomes one
- * entry per page; a kmalloc()ed one is a single entry.
+ * Tries VGPU_CHUNK_MAX pieces first and halves the size whenever the
+ * allocator cannot find one that large, down to a page; chunk lengths stay
+ * multiples of 16 so that SG entries never straddle two chunks.
  *
  * Return: 0 or -ENOMEM.
+ * Context: process context.
  */
-int vgpu_buf_to_sgt(struct sg_table *sgt, void *buf, size_t len)
+int vgpu_buf_alloc(struct vgpu_buf *b, size_t len, gfp_t gfp)
 {
-	unsigned long off = offset_in_page(buf);
-	unsigned int npages, i;
+	size_t left = len, size = VGPU_CHUNK_MAX;
 	struct scatterlist *sg;
+	unsigned int i;
 	int ret;
 
-	if (!is_vmalloc_addr(buf)) {
-		ret = sg_alloc_table(sgt, 1, GFP_KERNEL);
-		if (!ret)
-			sg_set_buf(sgt->sgl, buf, len);
-		return ret;
+	b->chunks = kvcalloc(DIV_ROUND_UP(len, PAGE_SIZE), sizeof(*b->chunks),
+			     GFP_KERNEL_ACCOUNT);
+	if (!b->chunks)
+		return -ENOMEM;
+	b->len = len;
+
+	while (left) {
+		size_t n = min(left, size);
+		gfp_t extra = n > PAGE_SIZE ? __GFP_NORETRY | __GFP_NOWARN : 0;
+		void *p = kmalloc(n, gfp | extra);
+
+		if (!p && size > PAGE_SIZE) {
+			size /= 2;
+			continue;
+		}
+		if (!p)
+			goto free_chunks;
+		b->chunks[b->nchunks].p = p;
+		b->chunks[b->nchunks].len = n;
+		b->nchunks++;
+		left -= n;
 	}
 
-	npages = DIV_ROUND_UP(off + len, PAGE_SIZE);
-	ret = sg_alloc_table(sgt, npages, GFP_KERNEL);
+	ret = sg_alloc_table(&b->sgt, b->nchunks, GFP_KERNEL_ACCOUNT);
 	if (ret)
-		return ret;
-	for_each_sgtable_sg(sgt, sg, i) {
-		size_t n = min_t(size_t, len, PAGE_SIZE - off);
+		goto free_chunks;
+	for_each_sgtable_sg(&b->sgt, sg, i)
+		sg_set_buf(sg, b->chunks[i].p, b->chunks[i].len);
+	return 0;
 
-		sg_set_page(sg, vmalloc_to_page(buf), n, off);
-		buf += n;
-		len -= n;
-		off = 0;
+free_chunks:
+	vgpu_buf_free(b);
+	return -ENOMEM;
+}
+
+/**
+ * vgpu_buf_free() - free a buffer from vgpu_buf_alloc()
+ * @b: the buffer; may be empty or partly allocated
+ */
+void vgpu_buf_free(struct vgpu_buf *b)
+{
+	unsigned int i;
+
+	sg_free_table(&b->sgt);
+	for (i = 0; i < b->nchunks; i++)
+		kfree(b->chunks[i].p);
+	kvfree(b->chunks);
+	memset(b, 0, sizeof(*b));
+}
+
+/**
+ * vgpu_buf_copy_from_user() - fill a buffer from user memory
+ * @b: the buffer
+ * @src: @b->len bytes of user memory
+ *
+ * Return: 0 or -EFAULT.
+ */
+int vgpu_buf_copy_from_user(struct vgpu_buf *b, const void __user *src)
+{
+	unsigned int i;
+
+	for (i = 0; i < b->nchunks; i++) {
+		if (copy_from_user(b->chunks[i].p, src, b->chunks[i].len))
+			return -EFAULT;
+		src += b->chunks[i].len;
 	}
 	return 0;
 }
@@ -132,7 +180,7 @@ int vgpu_pin_resp(struct vgpu_cmd *vcmd, u64 uaddr, u32 len)
  * vgpu_pin_data() - pin a copy's user buffer and build its guest-physical
  *                   table
  * @vgdev: the device (for its SG limit)
- * @vcmd: the command; gets @tbl, @tbl_sgt and the pinned pages
+ * @vcmd: the command; gets @tbl and the pinned pages
  * @uaddr: user address of the data, any alignment
  * @len: bytes, non-zero
  * @device_writes: the device writes the buffer (DTOH)
@@ -149,6 +197,9 @@ int vgpu_pin_data(struct vgpu_device *vgdev, struct vgpu_cmd *vcmd,
 {
 	unsigned long off = uaddr & ~PAGE_MASK;
 	unsigned long npages, i, nsg;
+	struct vgpu_sg_entry *ent = NULL;
+	void *end_chunk = NULL;
+	unsigned int chunk = 0;
 	struct page **pages;
 	u64 end, left;
 	int ret;
@@ -177,13 +228,11 @@ int vgpu_pin_data(struct vgpu_device *vgdev, struct vgpu_cmd *vcmd,
 		goto unpin;
 	}
 
-	vcmd->tbl = kvmalloc_array(nsg, sizeof(*vcmd->tbl),
-				   GFP_KERNEL_ACCOUNT);
-	if (!vcmd->tbl) {
-		ret = -ENOMEM;
+	ret = vgpu_buf_alloc(&vcmd->tbl, nsg * sizeof(*ent), GFP_KERNEL_ACCOUNT);
+	if (ret)
 		goto unpin;
-	}
 
+	/* Entries never straddle chunks: chunk lengths are multiples of 16. */
 	nsg = 0;
 	left = len;
 	for (i = 0; i < npages; i++) {
@@ -192,30 +241,31 @@ int vgpu_pin_data(struct vgpu_device *vgdev, struct vgpu_cmd *vcmd,
 
 		if (i && page_to_phys(pages[i]) ==
 			 page_to_phys(pages[i - 1]) + PAGE_SIZE) {
-			le64_add_cpu(&vcmd->tbl[nsg - 1].len, n);
+			le64_add_cpu(&ent->len, n);
 		} else {
-			vcmd->tbl[nsg].addr = cpu_to_le64(addr);
-			vcmd->tbl[nsg].len = cpu_to_le64(n);
+			if (!ent || (void *)(ent + 1) >= end_chunk) {
+				ent = vcmd->tbl.chunks[chunk].p;
+				end_chunk = (void *)ent +
+					    vcmd->tbl.chunks[chunk].len;
+				chunk++;
+			} else {
+				ent++;
+			}
+			ent->addr = cpu_to_le64(addr);
+			ent->len = cpu_to_le64(n);
 			nsg++;
 		}
 		left -= n;
 		off = 0;
 	}
 
-	ret = vgpu_buf_to_sgt(&vcmd->tbl_sgt, vcmd->tbl,
-			      nsg * sizeof(*vcmd->tbl));
-	if (ret)
-		goto free_tbl;
-
 	vcmd->data_pages = pages;
 	vcmd->data_npages = npages;
 	vcmd->data_dirty = device_writes;
-	((struct vgpu_cmd_memcpy *)vcmd->req)->nsg = cpu_to_le32(nsg);
+	((struct vgpu_cmd_memcpy *)vcmd->req.chunks[0].p)->nsg =
+		cpu_to_le32(nsg);
 	return 0;
 
-free_tbl:
-	kvfree(vcmd->tbl);
-	vcmd->tbl = NULL;
 unpin:
 	unpin_user_pages(pages, npages);
 free_pages:
@@ -233,17 +283,26 @@ free_pages:
  */
 void vgpu_cmd_copy_reply(struct vgpu_cmd *vcmd, u32 len)
 {
-	unsigned int off = vcmd->resp_off, i = 0;
-	const u8 *src = vcmd->resp;
+	unsigned int off = vcmd->resp_off, pg = 0, ch = 0;
+	size_t coff = 0;
 
-	while (len && i < vcmd->resp_npages) {
-		unsigned int n = min_t(unsigned int, len, PAGE_SIZE - off);
+	while (len && pg < vcmd->resp_npages && ch < vcmd->resp.nchunks) {
+		const struct vgpu_chunk *c = &vcmd->resp.chunks[ch];
+		unsigned int n = min_t(size_t, min_t(size_t, len, PAGE_SIZE - off),
+				       c->len - coff);
 
-		memcpy_to_page(vcmd->resp_pages[i], off, src, n);
-		src += n;
+		memcpy_to_page(vcmd->resp_pages[pg], off, c->p + coff, n);
 		len -= n;
-		off = 0;
-		i++;
+		off += n;
+		coff += n;
+		if (off == PAGE_SIZE) {
+			off = 0;
+			pg++;
+		}
+		if (coff == c->len) {
+			coff = 0;
+			ch++;
+		}
 	}
 }
 
@@ -266,12 +325,9 @@ void vgpu_cmd_free(struct vgpu_cmd *vcmd)
 					    vcmd->resp_npages, true);
 		kvfree(vcmd->resp_pages);
 	}
-	sg_free_table(&vcmd->req_sgt);
-	sg_free_table(&vcmd->tbl_sgt);
-	sg_free_table(&vcmd->resp_sgt);
-	kvfree(vcmd->req);
-	kvfree(vcmd->tbl);
-	kvfree(vcmd->resp);
+	vgpu_buf_free(&vcmd->req);
+	vgpu_buf_free(&vcmd->tbl);
+	vgpu_buf_free(&vcmd->resp);
 	kfree(vcmd);
 }
 

@@ -13,8 +13,7 @@
 /* Descriptors a command takes when it is not put in an indirect table. */
 static unsigned int vgpu_cmd_ndesc(struct vgpu_cmd *vcmd)
 {
-	return vcmd->req_sgt.orig_nents + vcmd->tbl_sgt.orig_nents +
-	       vcmd->resp_sgt.orig_nents;
+	return vcmd->req.nchunks + vcmd->tbl.nchunks + vcmd->resp.nchunks;
 }
 
 static unsigned int vgpu_cmd_need(struct vgpu_device *vgdev,
@@ -47,11 +46,11 @@ static int vgpu_vq_add_locked(struct vgpu_vq *q, struct vgpu_cmd *vcmd)
 	struct scatterlist *sgs[3];
 	unsigned int out = 0, in = 0;
 
-	sgs[out++] = vcmd->req_sgt.sgl;
-	if (vcmd->tbl)
-		sgs[out++] = vcmd->tbl_sgt.sgl;
-	if (vcmd->resp)
-		sgs[out + in++] = vcmd->resp_sgt.sgl;
+	sgs[out++] = vcmd->req.sgt.sgl;
+	if (vcmd->tbl.len)
+		sgs[out++] = vcmd->tbl.sgt.sgl;
+	if (vcmd->resp.len)
+		sgs[out + in++] = vcmd->resp.sgt.sgl;
 	return virtqueue_add_sgs(q->vq, sgs, out, in, vcmd, GFP_ATOMIC);
 }
 
@@ -112,8 +111,8 @@ static void vgpu_batch_done(struct vgpu_batch *batch)
  */
 static void vgpu_cmd_track(struct vgpu_cmd *vcmd, u32 len)
 {
-	const struct vgpu_resp_hdr *rh = vcmd->resp;
-	const struct vgpu_resp_id *rid = vcmd->resp;
+	const struct vgpu_resp_hdr *rh = vcmd->resp.chunks[0].p;
+	const struct vgpu_resp_id *rid = vcmd->resp.chunks[0].p;
 
 	if (!vcmd->file || len < sizeof(*rh) ||
 	    le32_to_cpu(rh->status) != VGPU_S_OK)
@@ -134,15 +133,15 @@ static void vgpu_cmd_done(struct vgpu_device *vgdev, struct vgpu_cmd *vcmd,
 	struct vgpu_batch *batch = vcmd->batch;
 	u32 len = vcmd->used_len;
 
-	if (!err && vcmd->resp) {
-		if (len > vcmd->resp_len) {
+	if (!err && vcmd->resp.len) {
+		if (len > vcmd->resp.len) {
 			dev_err_ratelimited(&vgdev->vdev->dev,
-					    "device wrote %u bytes into a %u-byte reply to command 0x%x\n",
-					    len, vcmd->resp_len, vcmd->cmd);
-			len = vcmd->resp_len;
+					    "device wrote %u bytes into a %zu-byte reply to command 0x%x\n",
+					    len, vcmd->resp.len, vcmd->cmd);
+			len = vcmd->resp.len;
 		}
 		if (len >= sizeof(struct vgpu_resp_hdr)) {
-			const struct vgpu_resp_hdr *rh = vcmd->resp;
+			const struct vgpu_resp_hdr *rh = vcmd->resp.chunks[0].p;
 
 			if (le32_to_cpu(rh->len) > len)
 				dev_err_ratelimited(&vgdev->vdev->dev,
@@ -433,19 +432,14 @@ int vgpu_send_ctx_destroy(struct vgpu_device *vgdev, u64 ctx)
 		goto err;
 	vcmd->cmd = VGPU_CMD_CTX_DESTROY;
 	vcmd->ctx = ctx;
-	vcmd->req_len = sizeof(*hdr);
-	vcmd->req = kzalloc(sizeof(*hdr), GFP_KERNEL);
-	vcmd->resp_len = sizeof(struct vgpu_resp_hdr);
-	vcmd->resp = kzalloc(vcmd->resp_len, GFP_KERNEL);
-	if (!vcmd->req || !vcmd->resp)
+	if (vgpu_buf_alloc(&vcmd->req, sizeof(*hdr), GFP_KERNEL | __GFP_ZERO) ||
+	    vgpu_buf_alloc(&vcmd->resp, sizeof(struct vgpu_resp_hdr),
+			   GFP_KERNEL | __GFP_ZERO))
 		goto free_cmd;
-	hdr = vcmd->req;
+	hdr = vcmd->req.chunks[0].p;
 	hdr->cmd = cpu_to_le32(VGPU_CMD_CTX_DESTROY);
 	hdr->len = cpu_to_le32(sizeof(*hdr));
 	hdr->ctx = cpu_to_le64(ctx);
-	if (vgpu_buf_to_sgt(&vcmd->req_sgt, vcmd->req, vcmd->req_len) ||
-	    vgpu_buf_to_sgt(&vcmd->resp_sgt, vcmd->resp, vcmd->resp_len))
-		goto free_cmd;
 
 	down_read(&vgdev->remove_lock);
 	if (vgdev->removed) {

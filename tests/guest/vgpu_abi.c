@@ -409,6 +409,9 @@ TEST_F(vgpu, memcpy_large_one_command)
 
 	struct vgpu_info info = {};
 
+	/* VGPU_TEST_LARGE_MIB=1024 in a big enough VM moves 1 GiB. */
+	if (getenv("VGPU_TEST_LARGE_MIB"))
+		len = strtoull(getenv("VGPU_TEST_LARGE_MIB"), NULL, 0) << 20;
 	/* Several copies of this program at once share the VM's RAM. */
 	if (getenv("VGPU_TEST_SMALL"))
 		len = 4u << 20;
@@ -434,6 +437,36 @@ TEST_F(vgpu, memcpy_large_one_command)
 	ASSERT_EQ(0, memcmp(src, dst, len));
 	munmap(src, len);
 	munmap(dst, len);
+}
+
+/* Inline copies: a request and a reply of a megabyte each. */
+TEST_F(vgpu, memcpy_inline_round_trip)
+{
+	size_t len = VGPU_MAX_INLINE;
+	struct vgpu_cmd_memcpy *req = malloc(sizeof(*req) + len);
+	struct vgpu_resp_hdr *resp = malloc(sizeof(*resp) + len);
+	__u8 *data = (__u8 *)(req + 1);
+	size_t i;
+
+	ASSERT_NE(NULL, req);
+	ASSERT_NE(NULL, resp);
+	vgpu_memcpy_req(req, VGPU_CMD_MEMCPY_HTOD, self->ctx, self->dptr, len);
+	req->hdr.len = sizeof(*req) + len;
+	req->region = VGPU_REGION_INLINE;
+	for (i = 0; i < len; i++)
+		data[i] = (__u8)(i * 13 + 5);
+	ASSERT_EQ(0, vgpu_call(self->fd, req, sizeof(*req) + len, resp,
+			       sizeof(*resp)));
+
+	vgpu_memcpy_req(req, VGPU_CMD_MEMCPY_DTOH, self->ctx, self->dptr, len);
+	req->region = VGPU_REGION_INLINE;
+	ASSERT_EQ(0, vgpu_call(self->fd, req, sizeof(*req), resp,
+			       sizeof(*resp) + len));
+	ASSERT_EQ(sizeof(*resp) + len, resp->len);
+	for (i = 0; i < len; i++)
+		ASSERT_EQ((__u8)(i * 13 + 5), ((__u8 *)(resp + 1))[i]);
+	free(req);
+	free(resp);
 }
 
 /* --- contexts belong to the file that created them ---------------------- */
