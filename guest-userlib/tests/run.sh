@@ -97,7 +97,7 @@ if [[ -r $NVIDIA_INC/cuda.h ]]; then
             grep -v '^CUDA_VERSION$' | sort -u |
             sed 's/.*/printf("%s %lld\\n", "&", (long long)(intptr_t)(&));/'
         for t in CUdevprop CUuuid CUctxCreateParams CUdeviceptr CUdevice; do
-            echo "printf(\"sizeof($t) %zu\\n\", sizeof($t));"
+            printf 'printf("sizeof(%s) %%zu\\n", sizeof(%s));\n' "$t" "$t"
         done
         echo 'return 0; }'
     } >"$tmp/values.c"
