@@ -1345,6 +1345,102 @@ static const struct op ops_f16[] = {
     { "abs.f16 $d, $a;", T_F16, T_F16, 0, 0, r_habs, C_FLOAT },
 };
 
+/* ---- dp4a, dp2a, lop3, sad, tanh, nanosleep -------------------------------- */
+
+static uint64_t dp4a(uint32_t a, uint32_t b, uint32_t c, int sa, int sb)
+{
+    int64_t acc = (int32_t)c;
+
+    for (int k = 0; k < 4; k++) {
+        int32_t x = sa ? (int8_t)(a >> (8 * k)) : (uint8_t)(a >> (8 * k));
+        int32_t y = sb ? (int8_t)(b >> (8 * k)) : (uint8_t)(b >> (8 * k));
+
+        acc += (int64_t)x * y;
+    }
+    return (uint32_t)acc;
+}
+
+/* dp2a.lo/.hi: the two 16-bit halves of a times bytes 0-1 or 2-3 of b. */
+static uint64_t dp2a(uint32_t a, uint32_t b, uint32_t c, int sa, int sb,
+                     int hi)
+{
+    int64_t acc = (int32_t)c;
+
+    for (int k = 0; k < 2; k++) {
+        int32_t x = sa ? (int16_t)(a >> (16 * k)) : (uint16_t)(a >> (16 * k));
+        uint32_t by = b >> (8 * (k + 2 * hi));
+        int32_t y = sb ? (int8_t)by : (uint8_t)by;
+
+        acc += (int64_t)x * y;
+    }
+    return (uint32_t)acc;
+}
+
+R(r_dp4a_uu, dp4a(a, b, c, 0, 0))
+R(r_dp4a_ss, dp4a(a, b, c, 1, 1))
+R(r_dp4a_su, dp4a(a, b, c, 1, 0))
+R(r_dp2a_lo_ss, dp2a(a, b, c, 1, 1, 0))
+R(r_dp2a_hi_uu, dp2a(a, b, c, 0, 0, 1))
+
+/* lop3: bit i of d is bit (a_i << 2 | b_i << 1 | c_i) of the LUT. */
+static uint64_t lop3(uint32_t a, uint32_t b, uint32_t c, unsigned lut)
+{
+    uint32_t d = 0;
+
+    for (int i = 0; i < 32; i++) {
+        unsigned idx = ((a >> i) & 1) << 2 | ((b >> i) & 1) << 1 |
+                       ((c >> i) & 1);
+        d |= ((lut >> idx) & 1u) << i;
+    }
+    return d;
+}
+
+R(r_lop3_96, lop3(a, b, c, 0x96))
+R(r_lop3_e8, lop3(a, b, c, 0xe8))
+R(r_lop3_ca, lop3(a, b, c, 0xca))
+R(r_lop3_01, lop3(a, b, c, 0x01))
+R(r_sad_u32, (uint32_t)(c + (a > b ? a - b : b - a)))
+R(r_sad_s32, (uint32_t)(c + (uint32_t)(sa > sb ? (int64_t)sa - sb :
+                                       (int64_t)sb - sa)))
+R(r_nanosleep, a)
+
+static const struct op ops_misc[] = {
+    { "dp4a.u32.u32 $d, $a, $b, $c;", T_B32, T_B32, T_B32, T_B32,
+      r_dp4a_uu },
+    { "dp4a.s32.s32 $d, $a, $b, $c;", T_B32, T_B32, T_B32, T_B32,
+      r_dp4a_ss },
+    { "dp4a.s32.u32 $d, $a, $b, $c;", T_B32, T_B32, T_B32, T_B32,
+      r_dp4a_su },
+    { "dp2a.lo.s32.s32 $d, $a, $b, $c;", T_B32, T_B32, T_B32, T_B32,
+      r_dp2a_lo_ss },
+    { "dp2a.hi.u32.u32 $d, $a, $b, $c;", T_B32, T_B32, T_B32, T_B32,
+      r_dp2a_hi_uu },
+    { "lop3.b32 $d, $a, $b, $c, 0x96;", T_B32, T_B32, T_B32, T_B32,
+      r_lop3_96 },
+    { "lop3.b32 $d, $a, $b, $c, 0xe8;", T_B32, T_B32, T_B32, T_B32,
+      r_lop3_e8 },
+    { "lop3.b32 $d, $a, $b, $c, 0xca;", T_B32, T_B32, T_B32, T_B32,
+      r_lop3_ca },
+    { "lop3.b32 $d, $a, $b, $c, 0x01;", T_B32, T_B32, T_B32, T_B32,
+      r_lop3_01 },
+    { "sad.u32 $d, $a, $b, $c;", T_B32, T_B32, T_B32, T_B32, r_sad_u32 },
+    { "sad.s32 $d, $a, $b, $c;", T_B32, T_B32, T_B32, T_B32, r_sad_s32 },
+    { "nanosleep.u32 20; mov.b32 $d, $a;", T_B32, T_B32, 0, 0, r_nanosleep },
+};
+
+static const uint64_t vmisc[] = {
+    0, 1, 0xffffffff, 0x80808080, 0x7f7f7f7f, 0x01ff80fe, 0x12345678,
+    0x8000ffff, 0xdeadbeef,
+};
+
+/* tanh.approx.f32 (sm_75): the ISA bounds the relative error by 2^-10.987. */
+RF(r_atanh, UF((float)tanhl(fa)))
+
+static const struct op ops_tanh[] = {
+    { "tanh.approx.f32 $d, $a;", T_F32, T_F32, 0, 0, r_atanh, C_REL,
+      0x1.03p-11 },
+};
+
 /* ---- f16x2 and vector moves (what cuda_fp16.h's inline asm produces) ---- */
 
 static uint64_t h2op(uint64_t A, uint64_t B, int op)
@@ -1526,6 +1622,10 @@ static struct group groups[] = {
     { "shfl.sync up/down/bfly/idx with any segment mask and clamp",
       ops_shfl, N(ops_shfl), vshfl_a, vshfl_b, vshfl_c, N(vshfl_a),
       N(vshfl_b), N(vshfl_c) },
+    { "dp4a dp2a lop3 sad nanosleep", ops_misc, N(ops_misc), vmisc, vmisc,
+      vmisc, N(vmisc), N(vmisc), N(vmisc) },
+    { "tanh.approx.f32 within ISA bounds", ops_tanh, N(ops_tanh),
+      vf32_approx, NULL, NULL, N(vf32_approx), 0, 0 },
     { "f16x2 add sub mul, mov.b32/.b64 {lo, hi} in scoped .reg blocks",
       ops_f16x2, N(ops_f16x2), vf16x2, vf16x2, NULL, N(vf16x2), N(vf16x2),
       0 },
