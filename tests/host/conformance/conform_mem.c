@@ -512,6 +512,102 @@ TEST(membar_gl_and_atomic_inc_let_the_last_block_finish_the_sum)
     }
 }
 
+TEST(generic_atom_on_shared_and_global_counters)
+{
+    enum { G = 3, B = 128 };
+    unsigned g[4] = { 0, 0, 0, 0 }, out[G * 8];
+    unsigned long long gq = 0, wq = 0;
+    float gf = 0;
+    CUdeviceptr dg, dgq, dgf, dout;
+    CUmodule mod;
+    CUfunction fn;
+    void *params[] = { &dg, &dgq, &dgf, &dout };
+    unsigned wadd = 0, wmax = 0, wor = 0;
+
+    SETUP();
+    LOAD("ptx/atomics.ptx", "generic_atomics", &mod, &fn);
+    CU(cuMemAlloc(&dg, sizeof(g)));
+    CU(cuMemAlloc(&dgq, sizeof(gq)));
+    CU(cuMemAlloc(&dgf, sizeof(gf)));
+    CU(cuMemAlloc(&dout, sizeof(out)));
+    CU(cuMemcpyHtoD(dg, g, sizeof(g)));
+    CU(cuMemcpyHtoD(dgq, &gq, sizeof(gq)));
+    CU(cuMemcpyHtoD(dgf, &gf, sizeof(gf)));
+    CU(h_launch1(fn, G, B, 0, params));
+    CU(cuCtxSynchronize());
+    CU(cuMemcpyDtoH(g, dg, sizeof(g)));
+    CU(cuMemcpyDtoH(&gq, dgq, sizeof(gq)));
+    CU(cuMemcpyDtoH(&gf, dgf, sizeof(gf)));
+    CU(cuMemcpyDtoH(out, dout, sizeof(out)));
+    for (unsigned b = 0; b < G; b++) {
+        const unsigned *o = out + b * 8;
+
+        /* the block's shared counters: values t = 0..B-1 */
+        CHECK_EQ(o[0], B * (B - 1) / 2);
+        CHECK_EQ(o[1], B - 1);
+        CHECK_EQ(o[2], 0xffffffffu);
+        CHECK(o[3] >= 1 && o[3] <= B);
+        CHECK_EQ(o[4] | (unsigned long long)o[5] << 32,
+                 (unsigned long long)(B * (B - 1) / 2) << 20);
+        CHECK(h_f32(o[6]) == B * 0.25f);
+        for (unsigned t = 0; t < B; t++) {
+            unsigned v = t + 1000 * b;
+
+            wadd += v;
+            wmax = v > wmax ? v : wmax;
+            wor |= 1u << (v & 31);
+            wq += (unsigned long long)v << 20;
+        }
+    }
+    CHECK_EQ(g[0], wadd);
+    CHECK_EQ(g[1], wmax);
+    CHECK_EQ(g[2], wor);
+    CHECK(g[3] >= 1 && g[3] <= 1000 * (G - 1) + B);
+    CHECK(gq == wq);
+    CHECK(gf == G * B * 0.25f);
+}
+
+TEST(ordered_loads_stores_fences_atomics_and_cache_operators)
+{
+    uint32_t buf[16], out[16];
+    CUdeviceptr dbuf, dout;
+    CUmodule mod;
+    CUfunction fn;
+    void *params[] = { &dbuf, &dout };
+
+    for (int i = 0; i < 16; i++)
+        buf[i] = 0x1000 + i * 0x111;
+    buf[4] = 7;
+    SETUP();
+    LOAD("ptx/order.ptx", "order", &mod, &fn);
+    CU(cuMemAlloc(&dbuf, sizeof(buf)));
+    CU(cuMemAlloc(&dout, sizeof(out)));
+    CU(cuMemcpyHtoD(dbuf, buf, sizeof(buf)));
+    CU(cuMemsetD8(dout, 0, sizeof(out)));
+    CU(h_launch1(fn, 1, 1, 0, params));
+    CU(cuCtxSynchronize());
+    CU(cuMemcpyDtoH(out, dout, sizeof(out)));
+    CHECK_EQ(out[0], buf[0]);
+    CHECK_EQ(out[1], buf[1]);
+    CHECK_EQ(out[2], buf[2]);
+    CHECK_EQ(out[3], buf[3]);
+    CHECK_EQ(out[4], 7);
+    CHECK_EQ(out[5], buf[6]);
+    CHECK_EQ(out[6], buf[7]);
+    CHECK_EQ(out[7], buf[8]);
+    CHECK_EQ(out[8], buf[9]);
+    CHECK_EQ(out[9], buf[10]);
+    CHECK_EQ(out[10], buf[11]);
+    CHECK_EQ(out[11], 0);
+    CHECK_EQ(out[12], buf[13]);
+    CHECK_EQ(out[13], buf[12]);
+    CU(cuMemcpyDtoH(out, dbuf, sizeof(out)));
+    CHECK_EQ(out[3], buf[3] + 5);
+    CHECK_EQ(out[4], 70);
+    CHECK_EQ(out[5], buf[5] + 9);
+    CHECK_EQ(out[6], 11);
+}
+
 /* ---- warp-level operations ----------------------------------------------------- */
 
 enum { SHFL_UP, SHFL_DOWN, SHFL_BFLY, SHFL_IDX };
@@ -904,6 +1000,8 @@ static const struct tap_test tests[] = {
     TAP_ENTRY(atom_and_red_on_shared_memory),
     TAP_ENTRY(membar_gl_and_atomic_inc_let_the_last_block_finish_the_sum),
     TAP_ENTRY(bar_red_popc_and_or_from_syncthreads_count_and_or),
+    TAP_ENTRY(generic_atom_on_shared_and_global_counters),
+    TAP_ENTRY(ordered_loads_stores_fences_atomics_and_cache_operators),
     TAP_ENTRY(shfl_sync_up_down_bfly_idx_with_segments_and_clamps),
     TAP_ENTRY(vote_sync_all_any_uni_ballot_including_divergent),
     TAP_ENTRY(match_any_and_match_all),

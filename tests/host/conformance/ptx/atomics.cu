@@ -121,3 +121,46 @@ extern "C" __global__ void last_block_sum(const int *in, volatile int *partial,
         retired = 0;
     }
 }
+
+// Atomics through generic pointers: the same noinline function works on a
+// shared and on a global counter, so nvcc emits atom without a state space.
+__device__ __noinline__ unsigned int gen_atomics(unsigned int *p,
+                                                 unsigned long long *q,
+                                                 float *f, unsigned int v)
+{
+    unsigned int old = atomicAdd(p, v);
+    atomicMax(p + 1, v);
+    atomicOr(p + 2, 1u << (v & 31));
+    atomicCAS(p + 3, 0u, v + 1);
+    atomicAdd(q, (unsigned long long)v << 20);
+    atomicAdd(f, 0.25f);
+    return old;
+}
+
+extern "C" __global__ void generic_atomics(unsigned int *g,
+                                           unsigned long long *gq, float *gf,
+                                           unsigned int *out)
+{
+    __shared__ unsigned int s[4];
+    __shared__ unsigned long long sq;
+    __shared__ float sf;
+    unsigned int t = threadIdx.x;
+
+    if (t < 4)
+        s[t] = 0;
+    if (t == 0) {
+        sq = 0;
+        sf = 0;
+    }
+    __syncthreads();
+    gen_atomics(s, &sq, &sf, t);
+    gen_atomics(g, gq, gf, t + 1000 * blockIdx.x);
+    __syncthreads();
+    if (t < 4)
+        out[blockIdx.x * 8 + t] = s[t];
+    if (t == 0) {
+        out[blockIdx.x * 8 + 4] = (unsigned int)sq;
+        out[blockIdx.x * 8 + 5] = (unsigned int)(sq >> 32);
+        out[blockIdx.x * 8 + 6] = __float_as_uint(sf);
+    }
+}
