@@ -6,7 +6,9 @@
  * A context is one daemon context (CTX_CREATE).  Its struct is never
  * freed: other threads may still hold it on their stacks after
  * cuCtxDestroy(), and a dead magic turns their use into
- * CUDA_ERROR_INVALID_CONTEXT instead of a use after free.
+ * CUDA_ERROR_INVALID_CONTEXT instead of a use after free.  Dead structs
+ * wait on a free list for the next cuCtxCreate, so handles are reused as
+ * the real driver reuses them and memory stays bounded.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,9 @@ static struct CUctx_st *prim_struct;	/* prim_lock */
 static struct CUctx_st *prim_ctx;	/* prim_lock: prim_struct while active */
 static int prim_refs;			/* prim_lock */
 static unsigned int prim_flags;		/* prim_lock */
+
+static pthread_mutex_t dead_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct CUctx_st *dead;		/* dead_lock, linked through ->next_dead */
 
 static const size_t default_limits[CU_LIMIT_MAX] = {
 	[CU_LIMIT_STACK_SIZE] = 1024,
@@ -91,15 +96,26 @@ static int ctx_init(struct CUctx_st *ctx, CUdevice dev, unsigned int flags,
 static int ctx_new(CUdevice dev, unsigned int flags, bool primary,
 		   struct CUctx_st **out)
 {
-	struct CUctx_st *ctx = calloc(1, sizeof(*ctx));
+	struct CUctx_st *ctx;
 	int err;
 
-	if (!ctx)
-		return -ENOMEM;
-	pthread_mutex_init(&ctx->lock, NULL);
+	pthread_mutex_lock(&dead_lock);
+	ctx = dead;
+	if (ctx)
+		dead = ctx->next_dead;
+	pthread_mutex_unlock(&dead_lock);
+	if (!ctx) {
+		ctx = calloc(1, sizeof(*ctx));
+		if (!ctx)
+			return -ENOMEM;
+		pthread_mutex_init(&ctx->lock, NULL);
+	}
 	err = ctx_init(ctx, dev, flags, primary);
 	if (err) {
-		free(ctx);
+		pthread_mutex_lock(&dead_lock);
+		ctx->next_dead = dead;
+		dead = ctx;
+		pthread_mutex_unlock(&dead_lock);
 		return err;
 	}
 	*out = ctx;
@@ -147,6 +163,13 @@ static int ctx_kill(struct CUctx_st *ctx)
 			ctx_stack[i] = NULL;
 	while (ctx_depth && !ctx_stack[ctx_depth - 1])
 		ctx_depth--;
+	/* The primary context's struct stays with the primary context. */
+	if (!ctx->primary) {
+		pthread_mutex_lock(&dead_lock);
+		ctx->next_dead = dead;
+		dead = ctx;
+		pthread_mutex_unlock(&dead_lock);
+	}
 	return err;
 }
 

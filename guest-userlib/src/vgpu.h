@@ -146,6 +146,7 @@ struct CUctx_st {
 	struct CUevent_st *events;
 	size_t limits[CU_LIMIT_MAX];
 	CUfunc_cache cache_config;
+	struct CUctx_st *next_dead;	/* context.c's free list */
 };
 
 int vgpu_ctx_current(struct CUctx_st **ctx);
