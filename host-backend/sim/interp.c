@@ -30,7 +30,8 @@
 #define NOREG UINT32_MAX
 #define SLICE 2048          /* warp instructions before yielding */
 #define FLUSH_INSNS (1u << 20)
-#define MAX_WARP_REGS (1u << 16)
+#define MAX_WARP_REGS (1u << 13)       /* 2 MiB of registers per warp */
+#define MAX_BLOCK_REG_BYTES (64u << 20)  /* entry registers of one block */
 
 uint64_t sim_const_value(const SimProgram *p, const SimFunc *f, const SimConst *c);
 
@@ -58,7 +59,6 @@ typedef struct Warp {
     uint32_t nframes, capframes;
     uint64_t *regs;
     uint32_t capregs;       /* registers allocated */
-    uint32_t local_hw;      /* bytes of local used (to clear) */
     uint32_t tid[3][32];
 } Warp;
 
@@ -211,9 +211,6 @@ static uint8_t *xlate(Worker *wk, Warp *w, Frame *fr, int sp, uint64_t a,
         what = "local";
         if (a < SIM_LOCAL_PER_LANE && a + n <= SIM_LOCAL_PER_LANE) {
             p = wk->local + ((size_t)(w->id * 32 + lane) * SIM_LOCAL_PER_LANE) + a;
-            if (a + n > w->local_hw) {
-                w->local_hw = (uint32_t)(a + n);
-            }
         }
         break;
     case SIM_SP_PARAM:
@@ -452,6 +449,44 @@ static uint64_t half_alu(const SimInsn *in, uint64_t a, uint64_t b, uint64_t c)
     return r;
 }
 
+/*
+ * fma.rn.f32 for a warp: with the FMA instruction when the host has it
+ * (chosen once at run time), else through libm's exact fmaf().
+ */
+__attribute__((target("fma")))
+static void fma32_hw(uint64_t *d, const uint64_t *a, const uint64_t *b,
+                     const uint64_t *c, uint32_t mask)
+{
+    if (mask == 0xffffffffu) {
+        for (int l = 0; l < 32; l++) {
+            d[l] = canon32(__builtin_fmaf(f32(a[l]), f32(b[l]), f32(c[l])));
+        }
+        return;
+    }
+    for (uint32_t m = mask; m; m &= m - 1) {
+        int l = __builtin_ctz(m);
+        d[l] = canon32(__builtin_fmaf(f32(a[l]), f32(b[l]), f32(c[l])));
+    }
+}
+
+static void fma32_sw(uint64_t *d, const uint64_t *a, const uint64_t *b,
+                     const uint64_t *c, uint32_t mask)
+{
+    for (uint32_t m = mask; m; m &= m - 1) {
+        int l = __builtin_ctz(m);
+        d[l] = canon32(fmaf(f32(a[l]), f32(b[l]), f32(c[l])));
+    }
+}
+
+static void (*fma32)(uint64_t *, const uint64_t *, const uint64_t *,
+                     const uint64_t *, uint32_t);
+
+static void pick_fma(void)
+{
+    __builtin_cpu_init();
+    fma32 = __builtin_cpu_supports("fma") ? fma32_hw : fma32_sw;
+}
+
 /* ---- frames ---------------------------------------------------------- */
 
 static bool frame_regs(Worker *wk, Warp *w, uint32_t need)
@@ -505,6 +540,9 @@ static Frame *push_frame(Worker *wk, Warp *w, const SimFunc *fn, uint32_t mask,
     }
     uint64_t *R = w->regs + (size_t)rbase * 32;
     const SimProgram *prog = wk->L->prog;
+
+    /* Registers start at zero: no value of an earlier frame shows through. */
+    memset(R, 0, (size_t)fn->nregs * 32 * sizeof(uint64_t));
     for (uint32_t i = 0; i < fn->nconsts; i++) {
         uint64_t v = sim_const_value(prog, fn, &fn->consts[i]);
         uint64_t *d = R + (size_t)fn->consts[i].reg * 32;
@@ -512,9 +550,6 @@ static Frame *push_frame(Worker *wk, Warp *w, const SimFunc *fn, uint32_t mask,
         for (int l = 0; l < 32; l++) {
             d[l] = v;
         }
-    }
-    if (lbase + fn->frame_bytes > w->local_hw) {
-        w->local_hw = lbase + fn->frame_bytes;
     }
     return fr;
 }
@@ -1178,7 +1213,7 @@ reload:
             }
             mask = in->pneg ? act & ~pm : act & pm;
         }
-        insns += (uint64_t)__builtin_popcount(mask);
+        insns += mask == 0xffffffffu ? 32 : (uint64_t)__builtin_popcount(mask);
         uint64_t *d = in->o[0] != NOREG ? REG(in->o[0]) : NULL;
         const uint64_t *a = in->o[1] != NOREG ? REG(in->o[1]) : NULL;
         const uint64_t *b = in->o[2] != NOREG ? REG(in->o[2]) : NULL;
@@ -1227,8 +1262,14 @@ reload:
                 uint64_t v = sr == SIM_SR_GLOBALTIMER ? now : sr == SIM_SR_GLOBALTIMER_LO ?
                              (uint32_t)now : now >> 32;
                 FOR_LANES(d[l] = v);
-            } else {
+            } else if (sr >= SIM_SR_TID_X && sr <= SIM_SR_TID_Z) {
+                const uint32_t *tv = w->tid[sr - SIM_SR_TID_X];
+                FOR_LANES(d[l] = tv[l]);
+            } else if (sr == SIM_SR_LANEID || (sr >= SIM_SR_LANEMASK_EQ && sr <= SIM_SR_LANEMASK_GE)) {
                 FOR_LANES(d[l] = sreg_value(wk, w, sr, l));
+            } else {
+                uint64_t v = sreg_value(wk, w, sr, 0);   /* uniform across the warp */
+                FOR_LANES(d[l] = v);
             }
             break;
         }
@@ -1368,7 +1409,7 @@ reload:
             if (t == SIM_T_F32) {
                 if (in->rnd <= SIM_RND_RN && !(in->flags & (SIM_F_FTZ | SIM_F_SAT))) {
                     if (mad) {
-                        FOR_LANES(d[l] = canon32(__builtin_fmaf(f32(a[l]), f32(b[l]), f32(c[l]))));
+                        fma32(d, a, b, c, mask);
                     } else {
                         FOR_LANES(d[l] = canon32(f32(a[l]) * f32(b[l])));
                     }
@@ -1612,6 +1653,33 @@ reload:
             uint64_t *q = in->op == OP_SETP && in->o[1] != NOREG ? REG(in->o[1]) : NULL;
             bool negc = in->flags & SIM_F_NEGC;
             int bop = in->mod2;
+            if (in->op == OP_SETP && !pc_ && !q && (ct == SIM_T_S32 || ct == SIM_T_U32 ||
+                                                    ct == SIM_T_B32)) {
+                /* The common case: a plain 32-bit integer comparison. */
+                bool sg = ct == SIM_T_S32;
+                switch (in->mod) {
+                case SIM_CMP_EQ: FOR_LANES(d[l] = (uint32_t)x[l] == (uint32_t)y[l]); goto setp_done;
+                case SIM_CMP_NE: FOR_LANES(d[l] = (uint32_t)x[l] != (uint32_t)y[l]); goto setp_done;
+                case SIM_CMP_LT:
+                    if (sg) FOR_LANES(d[l] = (int32_t)x[l] < (int32_t)y[l]);
+                    else FOR_LANES(d[l] = (uint32_t)x[l] < (uint32_t)y[l]);
+                    goto setp_done;
+                case SIM_CMP_LE:
+                    if (sg) FOR_LANES(d[l] = (int32_t)x[l] <= (int32_t)y[l]);
+                    else FOR_LANES(d[l] = (uint32_t)x[l] <= (uint32_t)y[l]);
+                    goto setp_done;
+                case SIM_CMP_GT:
+                    if (sg) FOR_LANES(d[l] = (int32_t)x[l] > (int32_t)y[l]);
+                    else FOR_LANES(d[l] = (uint32_t)x[l] > (uint32_t)y[l]);
+                    goto setp_done;
+                case SIM_CMP_GE:
+                    if (sg) FOR_LANES(d[l] = (int32_t)x[l] >= (int32_t)y[l]);
+                    else FOR_LANES(d[l] = (uint32_t)x[l] >= (uint32_t)y[l]);
+                    goto setp_done;
+                default:
+                    break;
+                }
+            }
             FOR_LANES({
                 bool r;
                 if (ct == SIM_T_F32) {
@@ -1643,6 +1711,7 @@ reload:
                     d[l] = r ? zext(UINT64_MAX, sz) : 0;
                 }
             });
+setp_done:
             break;
         }
         case OP_SELP:
@@ -1738,6 +1807,26 @@ reload:
             }
             if (esz == 16) {
                 goto illegal;
+            }
+            if ((sp == SIM_SP_PARAM || sp == SIM_SP_LOCAL) && in->vec == 1 && !st &&
+                (esz == 4 || esz == 8) && !wide) {
+                /* Kernel parameters and local slots: bounds known up front. */
+                uint64_t lim = sp == SIM_SP_PARAM ? L->l->param_bytes : SIM_LOCAL_PER_LANE;
+                const uint8_t *base = sp == SIM_SP_PARAM ? L->l->params : NULL;
+                FOR_LANES({
+                    uint64_t ad = ar[l] + (uint64_t)off;
+                    const uint8_t *p;
+                    if (ad < lim && lim - ad >= esz && !(ad & (esz - 1))) {
+                        p = base ? base + ad
+                                 : wk->local + ((size_t)(w->id * 32 + l) * SIM_LOCAL_PER_LANE) + ad;
+                    } else if (!(p = xlate(wk, w, fr, sp, ad, esz, l, in))) {
+                        goto fault_out;
+                    }
+                    uint64_t v = 0;
+                    memcpy(&v, p, esz);
+                    d[l] = v;
+                });
+                break;
             }
             FOR_LANES({
                 uint64_t ad = ar[l] + (uint64_t)off;
@@ -1923,7 +2012,7 @@ reload:
         case OP_FMA:
             if (t == SIM_T_F32) {
                 if (in->rnd <= SIM_RND_RN && !(in->flags & (SIM_F_FTZ | SIM_F_SAT))) {
-                    FOR_LANES(d[l] = canon32(__builtin_fmaf(f32(a[l]), f32(b[l]), f32(c[l]))));
+                    fma32(d, a, b, c, mask);
                 } else {
                     int old = set_round(in->rnd);
                     bool ftz = in->flags & SIM_F_FTZ, sat = in->flags & SIM_F_SAT;
@@ -2326,18 +2415,15 @@ static int run_block(Worker *wk, uint64_t bidx)
     memset(wk->red_popc, 0, sizeof(wk->red_popc));
     memset(wk->red_or, 0, sizeof(wk->red_or));
     memset(wk->red_and, 1, sizeof(wk->red_and));
-    memset(wk->shared, 0, L->shared_total);
     for (uint32_t i = 0; i < wk->nwarps; i++) {
         Warp *w = &wk->warps[i];
         uint32_t n = nthreads - i * 32 < 32 ? nthreads - i * 32 : 32;
 
-        /* Clear what the previous block left in local memory. */
-        if (w->local_hw) {
-            for (int l = 0; l < 32; l++) {
-                memset(wk->local + (size_t)(i * 32 + l) * SIM_LOCAL_PER_LANE, 0, w->local_hw);
-            }
-        }
-        w->local_hw = 0;
+        /*
+         * Shared and local memory are fresh (zeroed) for each launch, so
+         * what a block sees from its predecessor is its own kernel's data,
+         * as on a GPU; nothing of another launch or context is visible.
+         */
         w->id = i;
         w->exists = n == 32 ? 0xffffffffu : (1u << n) - 1;
         w->exited = ~w->exists;
@@ -2355,11 +2441,6 @@ static int run_block(Worker *wk, uint64_t bidx)
         if (!push_frame(wk, w, L->entry, w->exists, 0, 0)) {
             fault(wk, VGPU_S_LAUNCH_OUT_OF_RESOURCES, "kernel too large");
             return -1;
-        }
-        /* Registers start at zero so no stale data is visible. */
-        for (uint32_t r = 0; r < L->entry->nregs; r++) {
-            bool isconst = false;
-            (void)isconst;
         }
     }
     for (;;) {
@@ -2503,6 +2584,8 @@ static bool worker_init(Worker *wk, Launch *L, int index)
     return wk->shared && wk->local;
 }
 
+static pthread_once_t fma_once = PTHREAD_ONCE_INIT;
+
 int sim_launch_run(SimLaunch *sl)
 {
     Launch L;
@@ -2510,6 +2593,7 @@ int sim_launch_run(SimLaunch *sl)
     Worker *wks;
     int status;
 
+    pthread_once(&fma_once, pick_fma);
     memset(&L, 0, sizeof(L));
     L.l = sl;
     L.prog = sl->prog;
@@ -2525,6 +2609,11 @@ int sim_launch_run(SimLaunch *sl)
     if (L.nthreads == 0 || L.nthreads > 1024 || L.nblocks == 0) {
         snprintf(sl->errmsg, sizeof(sl->errmsg), "bad launch dimensions");
         return VGPU_S_INVALID_VALUE;
+    }
+    if ((uint64_t)sl->func->nregs * 8 * ((L.nthreads + 31) & ~31u) > MAX_BLOCK_REG_BYTES ||
+        sl->func->nregs > MAX_WARP_REGS) {
+        snprintf(sl->errmsg, sizeof(sl->errmsg), "too many registers for this block size");
+        return VGPU_S_LAUNCH_OUT_OF_RESOURCES;
     }
     if (sl->param_bytes < sl->func->param_bytes) {
         snprintf(sl->errmsg, sizeof(sl->errmsg), "parameter buffer too small");

@@ -40,6 +40,27 @@ static double secs(void)
     return (double)sim_now_ns() / 1e9;
 }
 
+static double cpu_secs(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void print_load(void)
+{
+    FILE *f = fopen("/proc/loadavg", "r");
+    char buf[128];
+
+    if (f && fgets(buf, sizeof(buf), f)) {
+        printf("load average: %s", buf);
+    }
+    if (f) {
+        fclose(f);
+    }
+}
+
 int main(int argc, char **argv)
 {
     const char *mm = argc > 1 ? argv[1] : "matmul.ptx";
@@ -110,17 +131,18 @@ int main(int argc, char **argv)
         l.mem.allocs = al;
         l.mem.nallocs = 3;
         l.threads = thr;
-        double t0 = secs();
+        double t0 = secs(), c0 = cpu_secs();
         int rc = sim_launch_run(&l);
-        double t = secs() - t0;
+        double t = secs() - t0, ct = cpu_secs() - c0;
         if (rc) {
             fprintf(stderr, "launch failed: %d %s\n", rc, l.errmsg);
             return 1;
         }
         rate[thr] = (double)l.insns / t;
         printf("matrixMul %dx%d on %u thread%s: %.3f s, %llu thread-instructions, "
-               "%.1f M thread-instructions/s\n", n, n, thr, thr > 1 ? "s" : "", t,
-               (unsigned long long)l.insns, rate[thr] / 1e6);
+               "%.1f M thread-instructions/s (%.1f M per CPU-second)\n", n, n, thr,
+               thr > 1 ? "s" : "", t, (unsigned long long)l.insns, rate[thr] / 1e6,
+               (double)l.insns / ct / 1e6);
     }
     /* Spot-check the result so a broken interpreter cannot look fast. */
     double s = 0;
@@ -129,6 +151,8 @@ int main(int argc, char **argv)
     }
     printf("check C[5][9] = %g (host %g)\n", C[5 * n + 9], s);
     printf("scaling 2 threads / 1 thread: %.2fx\n", rate[2] / rate[1]);
-    printf("note: the machine is shared; numbers vary from run to run\n");
+    print_load();
+    printf("note: on a shared machine the wall-clock numbers (and so the scaling) "
+           "depend on the load above\n");
     return 0;
 }
