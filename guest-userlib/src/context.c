@@ -43,6 +43,20 @@ static const size_t default_limits[CU_LIMIT_MAX] = {
 	[CU_LIMIT_MAX_L2_FETCH_GRANULARITY] = 32,
 };
 
+/**
+ * vgpu_ctx_async_err() - fold in a failure of the context's detached requests
+ * @ctx: context
+ * @err: result of the synchronizing call so far
+ *
+ * Return: @err, or when it is 0 the (now cleared) detached failure.
+ */
+int vgpu_ctx_async_err(struct CUctx_st *ctx, int err)
+{
+	int st = __atomic_exchange_n(&ctx->async_err, 0, __ATOMIC_RELAXED);
+
+	return err || !st ? err : VGPU_ESTATUS(st);
+}
+
 int vgpu_ctx_check(struct CUctx_st *ctx)
 {
 	if (!ctx || ctx->magic != VGPU_MAGIC_CTX)
@@ -86,6 +100,7 @@ static int ctx_init(struct CUctx_st *ctx, CUdevice dev, unsigned int flags,
 	ctx->flags = flags;
 	ctx->primary = primary;
 	ctx->cache_config = CU_FUNC_CACHE_PREFER_NONE;
+	ctx->async_err = 0;
 	memcpy(ctx->limits, default_limits, sizeof(ctx->limits));
 	__atomic_store_n(&ctx->magic, VGPU_MAGIC_CTX, __ATOMIC_RELEASE);
 	vgpu_dbg("context %p is daemon context %llu", (void *)ctx,
@@ -328,9 +343,10 @@ VGPU_API CUresult cuCtxSynchronize(void)
 	struct CUctx_st *ctx;
 	int err = vgpu_ctx_current(&ctx);
 
-	if (!err)
-		err = vgpu_simple_call(VGPU_CMD_CTX_SYNC, ctx->id, 0);
-	return vgpu_result(err);
+	if (err)
+		return vgpu_result(err);
+	err = vgpu_simple_call(VGPU_CMD_CTX_SYNC, ctx->id, 0);
+	return vgpu_result(vgpu_ctx_async_err(ctx, err));
 }
 
 VGPU_API CUresult cuCtxGetApiVersion(CUcontext ctx, unsigned int *version)

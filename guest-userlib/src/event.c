@@ -117,7 +117,8 @@ VGPU_API CUresult cuEventSynchronize(CUevent hEvent)
 	int err = check_event(hEvent);
 
 	if (!err)
-		err = event_call(VGPU_CMD_EVENT_SYNC, hEvent);
+		err = vgpu_ctx_async_err(hEvent->ctx,
+					 event_call(VGPU_CMD_EVENT_SYNC, hEvent));
 	return vgpu_result(err);
 }
 

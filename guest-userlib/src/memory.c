@@ -406,12 +406,14 @@ static int copy_htod(struct CUctx_st *ctx, uint64_t sid, CUdeviceptr dst,
 }
 
 /*
- * Device-to-host copies always wait for their reply: vgpud answers a
- * DTOH only once the bytes are in place, and an async copy to pinned
- * memory waiting here is stricter than CUDA requires but never wrong.
+ * vgpud answers a DTOH once the bytes are in place.  An async copy into
+ * pinned memory does not wait for that reply (whoever reads replies next
+ * consumes it, and a failure becomes the context's error at its next
+ * synchronization); every other device-to-host copy waits, which for the
+ * async forms is what CUDA does with pageable memory.
  */
 static int copy_dtoh(struct CUctx_st *ctx, uint64_t sid, void *dst,
-		     CUdeviceptr src, size_t n)
+		     CUdeviceptr src, size_t n, bool async)
 {
 	struct vgpu_cmd_memcpy cmd;
 	struct vgpu_resp_hdr r;
@@ -433,6 +435,8 @@ static int copy_dtoh(struct CUctx_st *ctx, uint64_t sid, void *dst,
 	}
 	if (vgpu_pinned_find(dst, n, &region, &off)) {
 		memcpy_cmd(&cmd, VGPU_CMD_MEMCPY_DTOH, ctx, sid, src, n, region, off, 0);
+		if (async)
+			return vgpu_tp_send_detached(&cmd.hdr, sizeof(cmd), &ctx->async_err);
 		return vgpu_tp_call(&c, &cmd.hdr, sizeof(cmd), NULL, 0);
 	}
 	if (n <= INLINE_MAX) {
@@ -486,7 +490,7 @@ static int copy_any(struct CUctx_st *ctx, uint64_t sid, CUdeviceptr dst,
 	if (ddev)
 		return copy_htod(ctx, sid, dst, (const void *)(uintptr_t)src, n, async);
 	if (sdev)
-		return copy_dtoh(ctx, sid, (void *)(uintptr_t)dst, src, n);
+		return copy_dtoh(ctx, sid, (void *)(uintptr_t)dst, src, n, async);
 	/* Host to host: earlier work on the stream may write either side. */
 	if (vgpu_simple_call(VGPU_CMD_STREAM_SYNC, ctx->id, sid) == 0)
 		memmove((void *)(uintptr_t)dst, (const void *)(uintptr_t)src, n);
@@ -519,7 +523,7 @@ VGPU_API CUresult cuMemcpyDtoH_v2(void *dstHost, CUdeviceptr srcDevice,
 				  size_t ByteCount)
 {
 	SYNC_CTX();
-	return vgpu_result(copy_dtoh(ctx, 0, dstHost, srcDevice, ByteCount));
+	return vgpu_result(copy_dtoh(ctx, 0, dstHost, srcDevice, ByteCount, false));
 }
 VGPU_ALIAS(cuMemcpyDtoH_v2_ptds, cuMemcpyDtoH_v2);
 
@@ -558,7 +562,7 @@ VGPU_API CUresult cuMemcpyDtoHAsync_v2(void *dstHost, CUdeviceptr srcDevice,
 				       size_t ByteCount, CUstream hStream)
 {
 	ASYNC_CTX(hStream);
-	return vgpu_result(copy_dtoh(ctx, sid, dstHost, srcDevice, ByteCount));
+	return vgpu_result(copy_dtoh(ctx, sid, dstHost, srcDevice, ByteCount, true));
 }
 VGPU_ALIAS(cuMemcpyDtoHAsync_v2_ptsz, cuMemcpyDtoHAsync_v2);
 

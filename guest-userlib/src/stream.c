@@ -127,9 +127,10 @@ VGPU_API CUresult cuStreamSynchronize(CUstream hStream)
 	uint64_t sid;
 	int err = vgpu_stream_resolve(hStream, &ctx, &sid);
 
-	if (!err)
-		err = vgpu_simple_call(VGPU_CMD_STREAM_SYNC, ctx->id, sid);
-	return vgpu_result(err);
+	if (err)
+		return vgpu_result(err);
+	err = vgpu_simple_call(VGPU_CMD_STREAM_SYNC, ctx->id, sid);
+	return vgpu_result(vgpu_ctx_async_err(ctx, err));
 }
 VGPU_ALIAS(cuStreamSynchronize_ptsz, cuStreamSynchronize);
 

@@ -39,6 +39,8 @@
 #define STAGING_HALF		(4u << 20)
 #define KBATCH_MAX		256
 #define OUTPUT_CHUNK		(64u << 10)
+/* Most detached calls awaiting a reply before a sender helps read them. */
+#define DETACHED_MAX		1024
 
 static int tp_fd = -1;
 static bool tp_kernel;
@@ -53,6 +55,7 @@ static pthread_cond_t recv_cond = PTHREAD_COND_INITIALIZER;
 static struct vgpu_call *pending;	/* recv_lock: calls awaiting a reply */
 static bool reading;			/* recv_lock: a thread reads the socket */
 static int tp_dead;			/* recv_lock: connection lost (-errno) */
+static int detached;			/* recv_lock: detached calls pending */
 
 /* Kernel batch, send_lock. */
 static struct vgpu_submit_cmd kbatch[KBATCH_MAX];
@@ -302,6 +305,17 @@ static int read_one_reply(void)
 		return discard(h.len - sizeof(h));
 	}
 	err = fill_reply(c, &h, h.len - sizeof(h), NULL);
+	if (c->err_slot) {
+		/* Nobody waits for it: keep a failure for the context. */
+		if (c->status)
+			__atomic_store_n(c->err_slot, (int)c->status, __ATOMIC_RELAXED);
+		free(c);
+		pthread_mutex_lock(&recv_lock);
+		detached--;
+		pthread_cond_broadcast(&recv_cond);
+		pthread_mutex_unlock(&recv_lock);
+		return err;
+	}
 	pthread_mutex_lock(&recv_lock);
 	c->done = 1;
 	pthread_cond_broadcast(&recv_cond);
@@ -504,16 +518,21 @@ int vgpu_tp_send(struct vgpu_call *c, struct vgpu_req_hdr *h, size_t cmd_len,
 	return err;
 }
 
+/*
+ * Waits until @c has its reply or, with @c NULL, until few enough detached
+ * calls are pending; reads the socket itself when nobody else does.
+ */
 static int wait_raw(struct vgpu_call *c)
 {
 	int err;
 
 	if (tp_kernel)
-		return c->done ? 0 : -EPROTO;
+		return !c || c->done ? 0 : -EPROTO;
 	pthread_mutex_lock(&recv_lock);
-	while (!c->done) {
+	while (c ? !c->done : detached > DETACHED_MAX / 2) {
 		if (tp_dead) {
-			unregister_call(c);
+			if (c)
+				unregister_call(c);
 			pthread_mutex_unlock(&recv_lock);
 			return tp_dead;
 		}
@@ -534,6 +553,74 @@ static int wait_raw(struct vgpu_call *c)
 	}
 	pthread_mutex_unlock(&recv_lock);
 	return 0;
+}
+
+/**
+ * vgpu_tp_send_detached() - send a request whose reply nobody waits for
+ * @h: request header followed by the command's fixed part
+ * @cmd_len: bytes of header and fixed part
+ * @err_slot: where a failure status is stored when the reply comes
+ *
+ * For requests that must be answered (a device-to-host copy into pinned
+ * memory) but whose caller does not block: whichever thread reads replies
+ * next consumes it.  The kernel transport has no detached requests; there
+ * the call waits.
+ *
+ * Return: 0 or -errno.
+ */
+int vgpu_tp_send_detached(struct vgpu_req_hdr *h, size_t cmd_len, int *err_slot)
+{
+	struct vgpu_call *c;
+	int err;
+
+	if (tp_kernel) {
+		struct vgpu_resp_hdr rh;
+		struct vgpu_call kc = { .resp = &rh, .resp_size = sizeof(rh) };
+
+		return vgpu_tp_call(&kc, h, cmd_len, NULL, 0);
+	}
+	/* Bound the replies that can pile up unread in the socket. */
+	pthread_mutex_lock(&recv_lock);
+	err = detached >= DETACHED_MAX;
+	pthread_mutex_unlock(&recv_lock);
+	if (err) {
+		err = vgpu_tp_flush();
+		if (!err)
+			err = wait_raw(NULL);
+		if (err)
+			return err;
+	}
+	c = calloc(1, sizeof(*c) + sizeof(struct vgpu_resp_hdr));
+	if (!c)
+		return -ENOMEM;
+	c->resp = c + 1;
+	c->resp_size = sizeof(struct vgpu_resp_hdr);
+	c->err_slot = err_slot;
+	c->ctx = h->ctx;
+	h->seq = c->seq = __atomic_add_fetch(&tp_seq, 1, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&recv_lock);
+	if (tp_dead) {
+		err = tp_dead;
+		pthread_mutex_unlock(&recv_lock);
+		free(c);
+		return err;
+	}
+	c->next = pending;
+	pending = c;
+	detached++;
+	pthread_mutex_unlock(&recv_lock);
+
+	pthread_mutex_lock(&send_lock);
+	err = append_locked(h, cmd_len, NULL, 0);
+	pthread_mutex_unlock(&send_lock);
+	if (err) {
+		pthread_mutex_lock(&recv_lock);
+		unregister_call(c);
+		detached--;
+		pthread_mutex_unlock(&recv_lock);
+		free(c);
+	}
+	return err;
 }
 
 /* Writes the context's pending kernel printf output to stdout. */

@@ -66,6 +66,7 @@ struct vgpu_call {
 	uint64_t seq;
 	uint64_t ctx;
 	int done;
+	int *err_slot;		/* detached: where a failure status goes */
 	struct vgpu_call *next;
 };
 
@@ -76,6 +77,7 @@ int vgpu_tp_post(struct vgpu_req_hdr *h, size_t cmd_len, const void *data,
 int vgpu_tp_send(struct vgpu_call *c, struct vgpu_req_hdr *h, size_t cmd_len,
 		 const void *data, size_t data_len);
 int vgpu_tp_wait(struct vgpu_call *c);
+int vgpu_tp_send_detached(struct vgpu_req_hdr *h, size_t cmd_len, int *err_slot);
 int vgpu_tp_call(struct vgpu_call *c, struct vgpu_req_hdr *h, size_t cmd_len,
 		 const void *data, size_t data_len);
 int vgpu_tp_flush(void);
@@ -147,9 +149,11 @@ struct CUctx_st {
 	size_t limits[CU_LIMIT_MAX];
 	CUfunc_cache cache_config;
 	struct CUctx_st *next_dead;	/* context.c's free list */
+	int async_err;		/* atomic: failure of a detached request */
 };
 
 int vgpu_ctx_current(struct CUctx_st **ctx);
+int vgpu_ctx_async_err(struct CUctx_st *ctx, int err);
 int vgpu_ctx_check(struct CUctx_st *ctx);
 int vgpu_range_add(struct CUctx_st *ctx, CUdeviceptr base, size_t size, bool global);
 int vgpu_range_del(struct CUctx_st *ctx, CUdeviceptr base, size_t *size);

@@ -222,6 +222,36 @@ TEST(pinned_copies_round_trip)
 	CHECK_EQ(roundtrip(9u << 20, true), 0);
 }
 
+TEST(async_copies_to_pinned_memory_complete_at_synchronize)
+{
+	enum { CHUNK = 64, COUNT = 3000 };
+	unsigned int *src, *dst;
+	CUdeviceptr d;
+	CUstream s;
+	int i, bad = 0;
+
+	OK(cuMemAllocHost((void **)&src, CHUNK * COUNT * 4));
+	OK(cuMemAllocHost((void **)&dst, CHUNK * COUNT * 4));
+	for (i = 0; i < CHUNK * COUNT; i++) {
+		src[i] = i * 2654435761u;
+		dst[i] = 0;
+	}
+	OK(cuMemAlloc(&d, CHUNK * COUNT * 4));
+	OK(cuStreamCreate(&s, 0));
+	OK(cuMemcpyHtoDAsync(d, src, CHUNK * COUNT * 4, s));
+	/* More detached replies than the library lets pile up unread. */
+	for (i = 0; i < COUNT; i++)
+		OK(cuMemcpyDtoHAsync(dst + i * CHUNK, d + i * CHUNK * 4, CHUNK * 4, s));
+	OK(cuStreamSynchronize(s));
+	for (i = 0; i < CHUNK * COUNT; i++)
+		bad += dst[i] != src[i];
+	CHECK_EQ(bad, 0);
+	OK(cuStreamDestroy(s));
+	OK(cuMemFree(d));
+	OK(cuMemFreeHost(src));
+	OK(cuMemFreeHost(dst));
+}
+
 TEST(copies_outside_an_allocation_are_invalid_value)
 {
 	CUdeviceptr d;
@@ -657,6 +687,7 @@ int main(int argc, char **argv)
 		TAP_ENTRY(small_pageable_copies_round_trip),
 		TAP_ENTRY(large_pageable_copies_round_trip_through_staging),
 		TAP_ENTRY(pinned_copies_round_trip),
+		TAP_ENTRY(async_copies_to_pinned_memory_complete_at_synchronize),
 		TAP_ENTRY(copies_outside_an_allocation_are_invalid_value),
 		TAP_ENTRY(unified_memcpy_finds_the_direction),
 		TAP_ENTRY(memsets_fill_8_16_and_32_bit_elements),
