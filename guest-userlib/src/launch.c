@@ -46,7 +46,7 @@ static int parse_extra(void **extra, void **buf, size_t *size)
 		else
 			return -EINVAL;
 	}
-	return *buf && *size ? 0 : -EINVAL;
+	return 0;
 }
 
 static int launch(CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz,
@@ -94,9 +94,10 @@ static int launch(CUfunction f, unsigned int gx, unsigned int gy, unsigned int g
 		if (err)
 			return err;
 		/* The buffer holds the parameters at their ABI offsets. */
-		if (size < f->param_bytes)
+		if (f->param_bytes && (!buf || size < f->param_bytes))
 			return -EINVAL;
-		memcpy(params, buf, f->param_bytes);
+		if (f->param_bytes)
+			memcpy(params, buf, f->param_bytes);
 	} else if (f->nparams) {
 		if (!kernelParams)
 			return -EINVAL;

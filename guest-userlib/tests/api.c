@@ -424,9 +424,32 @@ TEST(bad_launch_configurations_are_invalid_value)
 		 CUDA_ERROR_INVALID_VALUE);
 	CHECK_EQ(cuLaunchKernel(f, 1, 1, 1, 4096, 1, 1, 0, NULL, NULL, NULL),
 		 CUDA_ERROR_INVALID_VALUE);
+	{
+		void *end_only[] = { CU_LAUNCH_PARAM_END };
+
+		/* A kernel without parameters takes an `extra` of just END. */
+		OK(cuLaunchKernel(f, 1, 1, 1, 1, 1, 1, 0, NULL, NULL, end_only));
+	}
 	OK(cuModuleGetFunction(&f, mod, "axpy"));
 	CHECK_EQ(cuLaunchKernel(f, 1, 1, 1, 1, 1, 1, 0, NULL, NULL, NULL),
 		 CUDA_ERROR_INVALID_VALUE);
+	{
+		float a = 1;
+		size_t small = 4;
+		void *extra[] = { CU_LAUNCH_PARAM_BUFFER_POINTER, &a,
+				  CU_LAUNCH_PARAM_BUFFER_SIZE, &small, CU_LAUNCH_PARAM_END };
+		void *bogus[] = { (void *)7, NULL, CU_LAUNCH_PARAM_END };
+		void *args[] = { &a, &a, &a, &a };
+
+		/* A buffer shorter than the parameters, an unknown key, both forms. */
+		CHECK_EQ(cuLaunchKernel(f, 1, 1, 1, 1, 1, 1, 0, NULL, NULL, extra),
+			 CUDA_ERROR_INVALID_VALUE);
+		CHECK_EQ(cuLaunchKernel(f, 1, 1, 1, 1, 1, 1, 0, NULL, NULL, bogus),
+			 CUDA_ERROR_INVALID_VALUE);
+		CHECK_EQ(cuLaunchKernel(f, 1, 1, 1, 1, 1, 1, 0, NULL, args, extra),
+			 CUDA_ERROR_INVALID_VALUE);
+	}
+	OK(cuCtxSynchronize());
 }
 
 TEST(streams_and_events_order_and_time_work)
