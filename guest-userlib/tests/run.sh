@@ -184,5 +184,19 @@ else
     sed 's/^/# vgpud: /' "$tmp/vgpud.log" | tail -20
     result FAIL "vgpud still serves after the library tests"
 fi
+kill "$daemon" 2>/dev/null
+wait "$daemon" 2>/dev/null
+
+# A second daemon, killed under a client by the client itself.
+sock=$tmp/victim.sock
+"$VGPUD" --socket-path "$sock" --backend=sim >"$tmp/victim.log" 2>&1 &
+daemon=$!
+for _ in $(seq 100); do
+    [[ -S $sock ]] && break
+    sleep 0.1
+done
+VGPU_SOCKET=$sock tap lost "$out/lost" "$daemon"
+wait "$daemon" 2>/dev/null
+daemon=
 echo "1..$n"
 ((failed == 0))
