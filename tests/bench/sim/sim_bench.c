@@ -113,7 +113,7 @@ int main(int argc, char **argv)
     memcpy(params + 16, &al[2].base, 8);
     memcpy(params + 24, &n, 4);
     memcpy(params + 28, &n, 4);
-    double rate[3] = { 0 };
+    double rate[3] = { 0 }, cpu_rate[3] = { 0 };
     for (unsigned thr = 1; thr <= 2; thr++) {
         SimLaunch l;
 
@@ -139,6 +139,7 @@ int main(int argc, char **argv)
             return 1;
         }
         rate[thr] = (double)l.insns / t;
+        cpu_rate[thr] = (double)l.insns / ct;
         printf("matrixMul %dx%d on %u thread%s: %.3f s, %llu thread-instructions, "
                "%.1f M thread-instructions/s (%.1f M per CPU-second)\n", n, n, thr,
                thr > 1 ? "s" : "", t, (unsigned long long)l.insns, rate[thr] / 1e6,
@@ -150,7 +151,9 @@ int main(int argc, char **argv)
         s += (double)A[5 * n + k] * B[k * n + 9];
     }
     printf("check C[5][9] = %g (host %g)\n", C[5 * n + 9], s);
-    printf("scaling 2 threads / 1 thread: %.2fx\n", rate[2] / rate[1]);
+    printf("scaling 2 threads / 1 thread: %.2fx wall-clock; %.2fx expected on two idle "
+           "cores (2 x CPU-time efficiency %.2f)\n", rate[2] / rate[1],
+           2 * cpu_rate[2] / cpu_rate[1], cpu_rate[2] / cpu_rate[1]);
     print_load();
     printf("note: on a shared machine the wall-clock numbers (and so the scaling) "
            "depend on the load above\n");
