@@ -883,6 +883,187 @@ TEST(local_arrays_switches_structs_and_integer_intrinsics_match_the_host)
     vgpu_exec_sim_ops.ctx_destroy(c);
 }
 
+TEST(vector_loads_ldg_and_double2_match_the_host)
+{
+    VgpuExecCtx *c = new_ctx();
+    int rc;
+    VgpuExecModule *m = load_file(c, "features2.ptx", VGPU_IMAGE_PTX, &rc);
+    float in[64 * 4], out[64 * 4];
+    double din[64 * 2], dout[64 * 2];
+
+    CHECK_EQ(rc, 0);
+    for (int i = 0; i < 256; i++) in[i] = (float)i * 0.25f - 3;
+    for (int i = 0; i < 128; i++) din[i] = (double)i * 1.5 - 7;
+    uint64_t d1 = dalloc(c, sizeof(in)), d2 = dalloc(c, sizeof(out));
+    uint64_t d3 = dalloc(c, sizeof(din)), d4 = dalloc(c, sizeof(dout));
+    simtest_htod(c, d1, in, sizeof(in));
+    simtest_htod(c, d3, din, sizeof(din));
+    uint64_t p[4] = { d1, d2, d3, d4 };
+    CHECK_EQ(simtest_launch(c, func(m, "vec4", NULL), 2, 1, 32, 1, 0, p, 32), 0);
+    simtest_dtoh(c, out, d2, sizeof(out));
+    simtest_dtoh(c, dout, d4, sizeof(dout));
+    for (int i = 0; i < 64; i++) {
+        const float *v = in + 4 * i;
+        CHECK(out[4 * i] == v[3] && out[4 * i + 1] == v[2] * 2 && out[4 * i + 2] == v[1] + 1 &&
+              out[4 * i + 3] == fminf(v[0], 0.5f));
+        CHECK(dout[2 * i] == din[2 * i + 1] && dout[2 * i + 1] == din[2 * i] * 0.5);
+    }
+    vgpu_exec_sim_ops.ctx_destroy(c);
+}
+
+TEST(int64_division_shifts_and_intrinsics_match_the_host)
+{
+    VgpuExecCtx *c = new_ctx();
+    int rc;
+    VgpuExecModule *m = load_file(c, "features2.ptx", VGPU_IMAGE_PTX, &rc);
+    long long a[64], out[64 * 8];
+    unsigned long long b[64];
+
+    CHECK_EQ(rc, 0);
+    for (int i = 0; i < 64; i++) {
+        a[i] = (long long)(0x9e3779b97f4a7c15ull * (uint64_t)(i + 1)) >> (i & 7);
+        b[i] = 0xc2b2ae3d27d4eb4full * (uint64_t)(i + 11);
+    }
+    uint64_t d1 = dalloc(c, sizeof(a)), d2 = dalloc(c, sizeof(b)), d3 = dalloc(c, sizeof(out));
+    simtest_htod(c, d1, a, sizeof(a));
+    simtest_htod(c, d2, b, sizeof(b));
+    uint64_t p[3] = { d1, d2, d3 };
+    CHECK_EQ(simtest_launch(c, func(m, "int64ops", NULL), 1, 1, 64, 1, 0, p, 24), 0);
+    simtest_dtoh(c, out, d3, sizeof(out));
+    for (int i = 0; i < 64; i++) {
+        long long x = a[i];
+        unsigned long long y = b[i] | 1;
+        CHECK_EQ(out[i * 8 + 0], x / (long long)(y & 0xffff));
+        CHECK_EQ(out[i * 8 + 1], x % 1000000007LL);
+        CHECK_EQ(out[i * 8 + 2], (long long)(y / 7u));
+        CHECK_EQ(out[i * 8 + 3], (long long)(y % (unsigned long long)(i + 3)));
+        CHECK_EQ(out[i * 8 + 4], __builtin_popcountll(y) + __builtin_clzll(y) * 100);
+        CHECK_EQ(out[i * 8 + 5], (long long)(uint64_t)(((unsigned __int128)y * 0x9e3779b97f4a7c15ull) >> 64));
+        CHECK_EQ(out[i * 8 + 6], x >> (i & 63));
+        CHECK_EQ(out[i * 8 + 7], (long long)(y >> (i & 63)) ^ (long long)((unsigned long long)x << (i & 31)));
+    }
+    vgpu_exec_sim_ops.ctx_destroy(c);
+}
+
+TEST(float_intrinsics_and_classification_match_the_host)
+{
+    VgpuExecCtx *c = new_ctx();
+    int rc;
+    VgpuExecModule *m = load_file(c, "features2.ptx", VGPU_IMAGE_PTX, &rc);
+    float in[32], out[32 * 6];
+    int iout[32 * 3];
+
+    CHECK_EQ(rc, 0);
+    for (int i = 0; i < 32; i++) in[i] = (float)(i - 16) * 0.75f;
+    in[0] = NAN;
+    in[1] = -INFINITY;
+    in[2] = 2.5f;
+    in[3] = -2.5f;
+    in[4] = 3e9f;
+    uint64_t d1 = dalloc(c, sizeof(in)), d2 = dalloc(c, sizeof(out)), d3 = dalloc(c, sizeof(iout));
+    simtest_htod(c, d1, in, sizeof(in));
+    uint64_t p[3] = { d1, d2, d3 };
+    CHECK_EQ(simtest_launch(c, func(m, "fintr", NULL), 1, 1, 32, 1, 0, p, 24), 0);
+    simtest_dtoh(c, out, d2, sizeof(out));
+    simtest_dtoh(c, iout, d3, sizeof(iout));
+    for (int i = 5; i < 32; i++) {
+        float v = in[i];
+        double dv = v;
+        uint64_t db;
+        memcpy(&db, &dv, 8);
+        CHECK(out[i * 6 + 0] == floorf(v) + ceilf(v) * 10.0f);
+        CHECK(out[i * 6 + 1] == rintf(v) + truncf(v) * 10.0f);
+        CHECK(out[i * 6 + 2] == fmaxf(v, -1.0f) + fabsf(v));
+        CHECK(out[i * 6 + 3] == -v);
+        CHECK(out[i * 6 + 4] == copysignf(3.0f, v));
+        CHECK(out[i * 6 + 5] == sqrtf(fabsf(v)));
+        CHECK_EQ(iout[i * 3 + 1], (int)floorf(v));
+        CHECK_EQ(iout[i * 3 + 2], (int)(db >> 32));
+    }
+    CHECK_EQ(iout[0], 1);
+    CHECK_EQ(iout[3], 2);
+    CHECK(out[2 * 6 + 1] == 2.0f + 20.0f);      /* rint ties to even */
+    CHECK_EQ(iout[1 * 3 + 1], INT32_MIN);        /* -inf saturates */
+    CHECK_EQ(iout[4 * 3 + 1], INT32_MAX);        /* 3e9 saturates */
+    vgpu_exec_sim_ops.ctx_destroy(c);
+}
+
+TEST(half2_arithmetic_matches_the_host)
+{
+    VgpuExecCtx *c = new_ctx();
+    int rc;
+    VgpuExecModule *m = load_file(c, "features2.ptx", VGPU_IMAGE_PTX, &rc);
+    _Float16 a[64], b[64], r[64];
+
+    CHECK_EQ(rc, 0);
+    for (int i = 0; i < 64; i++) {
+        a[i] = (_Float16)((float)i * 0.5f);
+        b[i] = (_Float16)(float)((i % 5) - 2);
+    }
+    uint64_t d1 = dalloc(c, sizeof(a)), d2 = dalloc(c, sizeof(b)), d3 = dalloc(c, sizeof(r));
+    simtest_htod(c, d1, a, sizeof(a));
+    simtest_htod(c, d2, b, sizeof(b));
+    uint64_t p[3] = { d1, d2, d3 };
+    CHECK_EQ(simtest_launch(c, func(m, "h2", NULL), 1, 1, 32, 1, 0, p, 24), 0);
+    simtest_dtoh(c, r, d3, sizeof(r));
+    for (int i = 0; i < 64; i++) {
+        float s = (float)a[i] + (float)b[i];
+        CHECK((float)r[i] == (float)a[i] * (float)b[i] + s);
+    }
+    vgpu_exec_sim_ops.ctx_destroy(c);
+}
+
+TEST(printf_formats_match_the_host)
+{
+    VgpuExecCtx *c = new_ctx();
+    int rc;
+    VgpuExecModule *m = load_file(c, "features2.ptx", VGPU_IMAGE_PTX, &rc);
+    int x = -1234;
+    char want[256];
+
+    CHECK_EQ(rc, 0);
+    CHECK_EQ(simtest_launch(c, func(m, "fmt", NULL), 1, 1, 32, 1, 0, &x, 4), 0);
+    snprintf(want, sizeof(want), "i=%d u=%u x=%x ll=%lld s=%s c=%c e=%.3e g=%g pct=%%\n", x,
+             (unsigned)x * 3u, x, (long long)x << 40, "str", 'Z', 12345.678, 0.5);
+    if (strcmp(outbuf, want)) {
+        printf("# got  %s# want %s", outbuf, want);
+    }
+    CHECK(strcmp(outbuf, want) == 0);
+    vgpu_exec_sim_ops.ctx_destroy(c);
+}
+
+TEST(switch_jump_chains_and_shared_float_atomics)
+{
+    VgpuExecCtx *c = new_ctx();
+    int rc;
+    VgpuExecModule *m = load_file(c, "features2.ptx", VGPU_IMAGE_PTX, &rc);
+    int in[64], out[64];
+    static const int want[10] = { 5, 17, -3, 99, 1000, 7, 8, 123, 4, 44 };
+
+    CHECK_EQ(rc, 0);
+    for (int i = 0; i < 64; i++) in[i] = (i * 7) % 13 - 1;
+    uint64_t d1 = dalloc(c, sizeof(in)), d2 = dalloc(c, sizeof(out));
+    simtest_htod(c, d1, in, sizeof(in));
+    uint64_t p[2] = { d1, d2 };
+    CHECK_EQ(simtest_launch(c, func(m, "jump", NULL), 1, 1, 64, 1, 0, p, 16), 0);
+    simtest_dtoh(c, out, d2, sizeof(out));
+    for (int i = 0; i < 64; i++) {
+        CHECK_EQ(out[i], in[i] >= 0 && in[i] < 10 ? want[in[i]] : 0);
+    }
+    float acc;
+    CHECK_EQ(simtest_launch(c, func(m, "sharedf", NULL), 3, 1, 256, 1, 0, &d2, 8), 0);
+    simtest_dtoh(c, &acc, d2, 4);
+    CHECK(acc == 64.0f);
+    uint64_t g, sz;
+    float sd[64];
+    CHECK_EQ(vgpu_exec_sim_ops.module_get_global(m, "sdata_f", &g, &sz), 0);
+    simtest_dtoh(c, sd, g, sizeof(sd));
+    for (int i = 0; i < 64; i++) {
+        CHECK(sd[i] == 12.0f);
+    }
+    vgpu_exec_sim_ops.ctx_destroy(c);
+}
+
 /* ---- hostile kernels ------------------------------------------------------- */
 
 static int run_hostile(const char *body, unsigned threads, uint64_t budget)
@@ -1220,6 +1401,12 @@ int main(void)
         TAP_ENTRY(every_atomic_nvcc_emits_is_exact_across_blocks),
         TAP_ENTRY(warp_intrinsics_match_their_definitions),
         TAP_ENTRY(local_arrays_switches_structs_and_integer_intrinsics_match_the_host),
+        TAP_ENTRY(vector_loads_ldg_and_double2_match_the_host),
+        TAP_ENTRY(int64_division_shifts_and_intrinsics_match_the_host),
+        TAP_ENTRY(float_intrinsics_and_classification_match_the_host),
+        TAP_ENTRY(half2_arithmetic_matches_the_host),
+        TAP_ENTRY(printf_formats_match_the_host),
+        TAP_ENTRY(switch_jump_chains_and_shared_float_atomics),
         TAP_ENTRY(out_of_bounds_global_access_is_an_illegal_address),
         TAP_ENTRY(out_of_bounds_shared_local_and_param_access_faults),
         TAP_ENTRY(endless_loop_hits_the_instruction_budget),
