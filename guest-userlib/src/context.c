@@ -565,6 +565,19 @@ out:
 	return err;
 }
 
+/* Forgets a module global's range; the caller holds ctx->lock. */
+void vgpu_range_del_global_locked(struct CUctx_st *ctx, CUdeviceptr base)
+{
+	size_t i = upper(ctx, base);
+
+	if (i && ctx->ranges[i - 1].base == base && ctx->ranges[i - 1].global) {
+		i--;
+		memmove(&ctx->ranges[i], &ctx->ranges[i + 1],
+			(ctx->nranges - i - 1) * sizeof(ctx->ranges[0]));
+		ctx->nranges--;
+	}
+}
+
 int vgpu_range_del(struct CUctx_st *ctx, CUdeviceptr base, size_t *size)
 {
 	size_t i;

@@ -119,6 +119,7 @@ int vgpu_image_size(const void *image, size_t *size, uint32_t *kind,
 	return 0;
 }
 
+/* Called with the module's ctx->lock held, or when the context is gone. */
 void vgpu_module_free(struct CUmod_st *mod)
 {
 	struct CUfunc_st *f;
@@ -131,6 +132,7 @@ void vgpu_module_free(struct CUmod_st *mod)
 		free(f);
 	}
 	mod->magic = 0;
+	free(mod->globals);
 	free(mod);
 }
 
@@ -314,8 +316,11 @@ VGPU_API CUresult cuModuleUnload(CUmodule hmod)
 			break;
 		}
 	}
-	pthread_mutex_unlock(&ctx->lock);
+	/* Its globals are no longer device memory of the context. */
+	while (hmod->nglobals)
+		vgpu_range_del_global_locked(ctx, hmod->globals[--hmod->nglobals]);
 	vgpu_module_free(hmod);
+	pthread_mutex_unlock(&ctx->lock);
 	return vgpu_result(err);
 }
 
@@ -418,8 +423,18 @@ VGPU_API CUresult cuModuleGetGlobal_v2(CUdeviceptr *dptr, size_t *bytes, CUmodul
 	cmd.name_len = len;
 	err = vgpu_tp_call(&c, &cmd.hdr, sizeof(cmd), name, len);
 	/* Copies to and from the global count as device copies. */
-	if (!err && r.size)
-		err = vgpu_range_add(hmod->ctx, r.dptr, r.size, true);
+	if (!err && r.size && !vgpu_range_find(hmod->ctx, r.dptr, r.size, NULL, NULL)) {
+		CUdeviceptr *g;
+
+		pthread_mutex_lock(&hmod->ctx->lock);
+		g = realloc(hmod->globals, (hmod->nglobals + 1) * sizeof(*g));
+		if (g) {
+			g[hmod->nglobals++] = r.dptr;
+			hmod->globals = g;
+		}
+		pthread_mutex_unlock(&hmod->ctx->lock);
+		err = g ? vgpu_range_add(hmod->ctx, r.dptr, r.size, true) : -ENOMEM;
+	}
 	if (err)
 		return vgpu_result(err);
 	if (dptr)

@@ -157,6 +157,7 @@ int vgpu_ctx_async_err(struct CUctx_st *ctx, int err);
 int vgpu_ctx_check(struct CUctx_st *ctx);
 int vgpu_range_add(struct CUctx_st *ctx, CUdeviceptr base, size_t size, bool global);
 int vgpu_range_del(struct CUctx_st *ctx, CUdeviceptr base, size_t *size);
+void vgpu_range_del_global_locked(struct CUctx_st *ctx, CUdeviceptr base);
 bool vgpu_range_find(struct CUctx_st *ctx, CUdeviceptr p, size_t len,
 		     CUdeviceptr *base, size_t *size);
 void vgpu_ctx_drop_objects(struct CUctx_st *ctx);
@@ -183,6 +184,8 @@ struct CUmod_st {
 	struct CUctx_st *ctx;
 	struct CUmod_st *next;
 	struct CUfunc_st *funcs;
+	CUdeviceptr *globals;		/* ranges GLOBAL_GET added, ctx->lock */
+	size_t nglobals;
 };
 
 int vgpu_image_size(const void *image, size_t *size, uint32_t *kind,

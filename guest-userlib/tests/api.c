@@ -651,7 +651,17 @@ TEST(fatbin_images_load_bare_wrapped_and_from_files)
 	OK(cuModuleUnload(m));
 	OK(cuModuleLoad(&m, ptx_path));
 	CHECK(run_axpy(m));
-	OK(cuModuleUnload(m));
+	{
+		CUdeviceptr g;
+		size_t gs;
+		int v = 5;
+
+		/* A global is device memory until its module is unloaded. */
+		OK(cuModuleGetGlobal(&g, &gs, m, "counter"));
+		OK(cuMemcpyHtoD(g, &v, sizeof(v)));
+		OK(cuModuleUnload(m));
+		CHECK_EQ(cuMemcpyHtoD(g, &v, sizeof(v)), CUDA_ERROR_INVALID_VALUE);
+	}
 	CHECK_EQ(cuModuleLoad(&m, "/nonexistent.ptx"), CUDA_ERROR_FILE_NOT_FOUND);
 }
 
