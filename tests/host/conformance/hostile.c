@@ -453,6 +453,183 @@ TEST(bounded_recursion_of_the_same_kernel_works)
     }
 }
 
+/* ---- malformed and oversized modules --------------------------------------- */
+
+enum { MUST_FAIL_LOAD, FAIL_LOAD_OR_LAUNCH, ANY_BUT_CRASH };
+
+#define HDR ".version 8.0\n.target sm_75\n.address_size 64\n"
+#define ENTRY(body)                                                         \
+    HDR ".visible .entry k(.param .u64 k_p)\n{\n" body "\n\tret;\n}\n"
+
+static const struct {
+    const char *name;
+    const char *text;   /* NULL: built at run time */
+    int expect;
+} bad_modules[] = {
+    { "empty text", "", MUST_FAIL_LOAD },
+    { "version 99.9", ".version 99.9\n.target sm_75\n.address_size 64\n"
+      ".visible .entry k()\n{\n\tret;\n}\n", MUST_FAIL_LOAD },
+    { "unknown target", ".version 8.0\n.target sm_9999\n.address_size 64\n"
+      ".visible .entry k()\n{\n\tret;\n}\n", MUST_FAIL_LOAD },
+    { "unknown opcode", ENTRY("\t.reg .b32 %r<3>;\n\tfrobnicate.b32 %r1, %r2;"),
+      MUST_FAIL_LOAD },
+    { "undeclared register", ENTRY("\tmov.u32 %nothere, 1;"), MUST_FAIL_LOAD },
+    { "branch to a missing label", ENTRY("\tbra.uni $L__nowhere;"),
+      MUST_FAIL_LOAD },
+    { "operand of the wrong type",
+      ENTRY("\t.reg .pred %p1;\n\t.reg .f64 %fd1;\n\tadd.s32 %p1, %fd1, 1;"),
+      MUST_FAIL_LOAD },
+    { "immediate too large",
+      ENTRY("\t.reg .b32 %r1;\n\tmov.u32 %r1, 0x1ffffffffffffffffffffffff;"),
+      MUST_FAIL_LOAD },
+    { "unterminated entry", HDR ".visible .entry k()\n{\n\t.reg .b32 %r1;\n",
+      MUST_FAIL_LOAD },
+    { "too many initializers",
+      HDR ".global .align 4 .u32 g[2] = { 1, 2, 3 };\n"
+      ".visible .entry k()\n{\n\tret;\n}\n", MUST_FAIL_LOAD },
+    { "call of an undefined function",
+      ENTRY("\tcall.uni nosuchfunc, ();"), MUST_FAIL_LOAD },
+    { "2^31 registers declared, the last one used",
+      ENTRY("\t.reg .b32 %r<2147483647>;\n\tmov.u32 %r2147483646, 1;"),
+      ANY_BUT_CRASH },
+    { "4 GB of local memory",
+      ENTRY("\t.local .align 8 .b8 big[4294967296];\n\t.reg .b64 %rd1;\n"
+            "\t.reg .b32 %r1;\n\tmov.u64 %rd1, big;\n"
+            "\tst.local.u32 [%rd1+4294967288], %r1;"),
+      FAIL_LOAD_OR_LAUNCH },
+    { "2 GB of static shared memory",
+      ENTRY("\t.shared .align 8 .b8 big[2147483648];\n\t.reg .b32 %r<2>;\n"
+            "\tmov.u32 %r1, big;\n\tst.shared.u32 [%r1], %r1;"),
+      FAIL_LOAD_OR_LAUNCH },
+    { "100 MB constant bank",
+      HDR ".const .align 4 .b8 c[100000000];\n"
+      ".visible .entry k()\n{\n\t.reg .b32 %r1;\n"
+      "\tld.const.u32 %r1, [c+99999996];\n\tret;\n}\n",
+      FAIL_LOAD_OR_LAUNCH },
+    { "100000 nested braces", NULL, MUST_FAIL_LOAD },
+    { "20000 parameters", NULL, FAIL_LOAD_OR_LAUNCH },
+    { "truncated nvcc module", NULL, MUST_FAIL_LOAD },
+    { "a 4 MB identifier", NULL, MUST_FAIL_LOAD },
+};
+
+/* The modules too large to write as literals. */
+static char *build_bad(size_t i)
+{
+    const char *name = bad_modules[i].name;
+    size_t n = 8u << 20;
+    char *t = calloc(n, 1), *p = t;
+
+    if (!t)
+        return NULL;
+    p += sprintf(p, HDR ".visible .entry k(");
+    if (!strcmp(name, "100000 nested braces")) {
+        p += sprintf(p, ")\n");
+        memset(p, '{', 100000);
+        p += 100000;
+        strcpy(p, "\n\tret;\n");
+    } else if (!strcmp(name, "a 4 MB identifier")) {
+        p += sprintf(p, ")\n{\n\t.reg .b32 %%");
+        memset(p, 'x', 4u << 20);
+        p += 4u << 20;
+        strcpy(p, ";\n\tret;\n}\n");
+    } else if (!strcmp(name, "20000 parameters")) {
+        for (int k = 0; k < 20000; k++)
+            p += sprintf(p, "%s.param .u64 k_p%d", k ? ", " : "", k);
+        strcpy(p, ")\n{\n\tret;\n}\n");
+    } else {
+        char *full = h_read_ptx("diff/hash.ptx");
+
+        if (!full) {
+            free(t);
+            return NULL;
+        }
+        memcpy(t, full, strlen(full) * 3 / 5);
+        t[strlen(full) * 3 / 5] = 0;
+        free(full);
+    }
+    return t;
+}
+
+TEST(malformed_and_oversized_modules_are_refused_without_harm)
+{
+    int bad = 0;
+
+    for (size_t i = 0; i < NELEM(bad_modules); i++) {
+        char *owned = NULL;
+        const char *text = bad_modules[i].text;
+        CUcontext c;
+        CUmodule mod;
+        CUfunction fn;
+        CUresult r, rl = CUDA_SUCCESS;
+        uint64_t arg = 0;
+        void *params[20001] = { &arg };
+
+        if (!text) {
+            text = owned = build_bad(i);
+            CHECK(text != NULL);
+        }
+        CU(h_ctx(&c));
+        r = cuModuleLoadData(&mod, text);
+        if (r == CUDA_SUCCESS && cuModuleGetFunction(&fn, mod, "k") ==
+                CUDA_SUCCESS) {
+            if (!strcmp(bad_modules[i].name, "20000 parameters"))
+                for (int k = 0; k < 20000; k++)
+                    params[k] = &arg;
+            rl = h_launch1(fn, 1, 1, 0, params);
+            if (rl == CUDA_SUCCESS)
+                rl = cuCtxSynchronize();
+        }
+        printf("# %s: load %d (%s), launch %d (%s)\n", bad_modules[i].name,
+               (int)r, h_errname(r), (int)rl, h_errname(rl));
+        if ((bad_modules[i].expect == MUST_FAIL_LOAD && r == CUDA_SUCCESS) ||
+            (bad_modules[i].expect == FAIL_LOAD_OR_LAUNCH &&
+             r == CUDA_SUCCESS && rl == CUDA_SUCCESS)) {
+            printf("#   expected the %s to fail\n",
+                   bad_modules[i].expect == MUST_FAIL_LOAD ? "load" :
+                   "load or the launch");
+            bad = 1;
+        }
+        cuCtxDestroy(c);
+        free(owned);
+    }
+    /* The daemon still serves this process. */
+    SETUP();
+    BYSTANDER_OK();
+    CHECK(bad == 0);
+}
+
+TEST(a_valid_5_MB_module_loads_and_runs)
+{
+    size_t n = 5u << 20;
+    char *t = malloc(n + 4096), *p = t;
+    CUmodule mod;
+    CUfunction fn;
+    CUdeviceptr out;
+    unsigned got = 0;
+    void *params[] = { &out };
+    CUresult r;
+
+    /* Large kernels make large PTX; comments stand in for the bulk. */
+    CHECK(t != NULL);
+    p += sprintf(p, HDR ".visible .entry k(.param .u64 k_out)\n{\n"
+                 "\t.reg .b32 %%r1;\n\t.reg .b64 %%rd1;\n");
+    while ((size_t)(p - t) < n)
+        p += sprintf(p, "\t// filler line %08zu of a large module\n",
+                     (size_t)(p - t));
+    sprintf(p, "\tld.param.u64 %%rd1, [k_out];\n\tmov.u32 %%r1, 1234;\n"
+            "\tst.global.u32 [%%rd1], %%r1;\n\tret;\n}\n");
+    SETUP();
+    CU(cuMemAlloc(&out, 4));
+    r = h_load_text(&mod, t, "a 5 MB module");
+    free(t);
+    CU(r);
+    CU(cuModuleGetFunction(&fn, mod, "k"));
+    CU(h_launch1(fn, 1, 1, 0, params));
+    CU(cuCtxSynchronize());
+    CU(cuMemcpyDtoH(&got, out, 4));
+    CHECK_EQ(got, 1234);
+}
+
 /* ---- the second process ------------------------------------------------------ */
 
 static int to_child[2] = { -1, -1 }, from_child[2] = { -1, -1 };
@@ -534,6 +711,8 @@ static const struct tap_test tests[] = {
     TAP_ENTRY(barrier_in_a_divergent_branch_is_deterministic),
     TAP_ENTRY(runaway_recursion_is_bounded),
     TAP_ENTRY(bounded_recursion_of_the_same_kernel_works),
+    TAP_ENTRY(malformed_and_oversized_modules_are_refused_without_harm),
+    TAP_ENTRY(a_valid_5_MB_module_loads_and_runs),
     TAP_ENTRY(a_concurrent_process_completed_every_launch_correctly),
 };
 
