@@ -3,11 +3,11 @@
  * unsupported.c - the answer of every exported name libvgpu does not
  * implement.
  *
- * The build generates one weak definition per name of exports.txt that
- * calls vgpu_unsupported(); the real implementations elsewhere in the
- * library are strong and replace them at link time.  Programs that look
- * up every entry point at start-up therefore start, and fail only when
- * they call something unsupported.
+ * The build generates a definition calling vgpu_unsupported() for every
+ * name of exports.txt that no source file defines (the names the compiled
+ * objects define are listed first with nm).  Programs that look up every
+ * entry point at start-up therefore start, and fail only when they call
+ * something unsupported.
  */
 #include "vgpu.h"
 
