@@ -15,7 +15,8 @@
  *
  * Kernel transport: the same requests are collected into a batch of
  * struct vgpu_submit_cmd and handed over with VGPU_IOCTL_SUBMIT; a request
- * that wants a reply goes with the batch and VGPU_SUBMIT_F_WAIT.
+ * that wants a reply goes with the batch, and its thread then waits on
+ * the batch's fence (VGPU_IOCTL_FENCE_WAIT) without holding send_lock.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -325,7 +326,8 @@ static int read_one_reply(void)
 
 /* ---- kernel I/O ------------------------------------------------------------ */
 
-static int ksubmit_locked(struct vgpu_submit_cmd *extra, bool wait)
+/* Hands the batch (and @extra) to the driver; @fence gets its fence. */
+static int ksubmit_locked(struct vgpu_submit_cmd *extra, uint64_t *fence)
 {
 	struct vgpu_submit s = { 0 };
 	size_t i;
@@ -337,9 +339,11 @@ static int ksubmit_locked(struct vgpu_submit_cmd *extra, bool wait)
 		return 0;
 	s.cmds = (uintptr_t)kbatch;
 	s.count = kcount;
-	s.flags = wait ? VGPU_SUBMIT_F_WAIT : 0;
 	if (ioctl(tp_fd, VGPU_IOCTL_SUBMIT, &s) < 0)
 		err = -errno;
+	else if (fence)
+		*fence = s.fence;
+	/* The driver copied the requests during the ioctl. */
 	for (i = 0; i < kcount; i++)
 		if (!kbatch[i].resp)
 			free((void *)(uintptr_t)kbatch[i].req);
@@ -357,7 +361,7 @@ static int kpost_locked(const void *a, size_t alen, const void *b, size_t blen)
 	if (blen)
 		memcpy(req + alen, b, blen);
 	if (kcount == KBATCH_MAX - 1) {
-		int err = ksubmit_locked(NULL, false);
+		int err = ksubmit_locked(NULL, NULL);
 
 		if (err) {
 			free(req);
@@ -370,12 +374,18 @@ static int kpost_locked(const void *a, size_t alen, const void *b, size_t blen)
 	return 0;
 }
 
-static int kcall_locked(struct vgpu_call *c, const void *a, size_t alen,
-			const void *b, size_t blen)
+/*
+ * Submits the batch with @c's request last and waits for its fence with
+ * send_lock released, so that other threads keep submitting meanwhile.
+ */
+static int kcall(struct vgpu_call *c, const void *a, size_t alen,
+		 const void *b, size_t blen)
 {
 	size_t rlen = c->resp_size + (c->rdata ? c->rdata_cap : 0);
 	struct vgpu_submit_cmd cmd = { 0 };
+	struct vgpu_fence_wait fw = { .timeout_ns = -1 };
 	struct vgpu_resp_hdr *h;
+	uint64_t fence = 0;
 	char *req, *resp;
 	int err;
 
@@ -396,7 +406,14 @@ static int kcall_locked(struct vgpu_call *c, const void *a, size_t alen,
 	cmd.data = (uintptr_t)c->data;
 	cmd.data_len = c->data_len;
 	cmd.flags = c->data_flags;
-	err = ksubmit_locked(&cmd, true);
+	pthread_mutex_lock(&send_lock);
+	err = ksubmit_locked(&cmd, &fence);
+	pthread_mutex_unlock(&send_lock);
+	fw.fence = fence;
+	while (!err && ioctl(tp_fd, VGPU_IOCTL_FENCE_WAIT, &fw) < 0) {
+		if (errno != EINTR)
+			err = -errno;
+	}
 	if (!err) {
 		h = (struct vgpu_resp_hdr *)resp;
 		if (h->len < sizeof(*h) || h->len > rlen)
@@ -450,7 +467,7 @@ int vgpu_tp_flush(void)
 	int err;
 
 	pthread_mutex_lock(&send_lock);
-	err = tp_kernel ? ksubmit_locked(NULL, false) : flush_locked();
+	err = tp_kernel ? ksubmit_locked(NULL, NULL) : flush_locked();
 	pthread_mutex_unlock(&send_lock);
 	return err;
 }
@@ -489,12 +506,8 @@ int vgpu_tp_send(struct vgpu_call *c, struct vgpu_req_hdr *h, size_t cmd_len,
 	c->rdata_len = 0;
 	c->ctx = h->ctx;
 	h->seq = c->seq = __atomic_add_fetch(&tp_seq, 1, __ATOMIC_RELAXED);
-	if (tp_kernel) {
-		pthread_mutex_lock(&send_lock);
-		err = kcall_locked(c, h, cmd_len, data, data_len);
-		pthread_mutex_unlock(&send_lock);
-		return err;
-	}
+	if (tp_kernel)
+		return kcall(c, h, cmd_len, data, data_len);
 	pthread_mutex_lock(&recv_lock);
 	if (tp_dead) {
 		err = tp_dead;
