@@ -28,6 +28,7 @@ static inline const char *h_errname(CUresult r)
     case 1: return "CUDA_ERROR_INVALID_VALUE";
     case 2: return "CUDA_ERROR_OUT_OF_MEMORY";
     case 3: return "CUDA_ERROR_NOT_INITIALIZED";
+    case 46: return "CUDA_ERROR_DEVICE_UNAVAILABLE";
     case 200: return "CUDA_ERROR_INVALID_IMAGE";
     case 201: return "CUDA_ERROR_INVALID_CONTEXT";
     case 209: return "CUDA_ERROR_NO_BINARY_FOR_GPU";
