@@ -295,6 +295,25 @@ typedef enum CUevent_wait_flags_enum {
 	CU_EVENT_WAIT_EXTERNAL = 0x1
 } CUevent_wait_flags;
 
+typedef enum CUpointer_attribute_enum {
+	CU_POINTER_ATTRIBUTE_CONTEXT = 1,
+	CU_POINTER_ATTRIBUTE_MEMORY_TYPE = 2,
+	CU_POINTER_ATTRIBUTE_DEVICE_POINTER = 3,
+	CU_POINTER_ATTRIBUTE_HOST_POINTER = 4,
+	CU_POINTER_ATTRIBUTE_IS_MANAGED = 8,
+	CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL = 9,
+	CU_POINTER_ATTRIBUTE_RANGE_START_ADDR = 11,
+	CU_POINTER_ATTRIBUTE_RANGE_SIZE = 12,
+	CU_POINTER_ATTRIBUTE_MAPPED = 13
+} CUpointer_attribute;
+
+typedef enum CUmemorytype_enum {
+	CU_MEMORYTYPE_HOST = 0x01,
+	CU_MEMORYTYPE_DEVICE = 0x02,
+	CU_MEMORYTYPE_ARRAY = 0x03,
+	CU_MEMORYTYPE_UNIFIED = 0x04
+} CUmemorytype;
+
 /* cuMemHostAlloc flags. */
 #define CU_MEMHOSTALLOC_PORTABLE	0x01
 #define CU_MEMHOSTALLOC_DEVICEMAP	0x02
@@ -387,6 +406,10 @@ typedef enum CUdriverProcAddressQueryResult_enum {
 #define cuMemsetD16Async		__VGPU_PTSZ(cuMemsetD16Async)
 #define cuMemsetD32Async		__VGPU_PTSZ(cuMemsetD32Async)
 #define cuStreamWaitEvent		__VGPU_PTSZ(cuStreamWaitEvent)
+#define cuStreamGetPriority		__VGPU_PTSZ(cuStreamGetPriority)
+#define cuStreamGetFlags		__VGPU_PTSZ(cuStreamGetFlags)
+#define cuStreamGetId			__VGPU_PTSZ(cuStreamGetId)
+#define cuStreamGetCtx			__VGPU_PTSZ(cuStreamGetCtx)
 #define cuStreamQuery			__VGPU_PTSZ(cuStreamQuery)
 #define cuStreamSynchronize		__VGPU_PTSZ(cuStreamSynchronize)
 #define cuEventRecord			__VGPU_PTSZ(cuEventRecord)
@@ -410,6 +433,7 @@ CUresult cuDeviceTotalMem(size_t *bytes, CUdevice dev);
 CUresult cuDeviceGetAttribute(int *pi, CUdevice_attribute attrib, CUdevice dev);
 CUresult cuDeviceGetProperties(CUdevprop *prop, CUdevice dev);
 CUresult cuDeviceComputeCapability(int *major, int *minor, CUdevice dev);
+CUresult cuDeviceGetPCIBusId(char *pciBusId, int len, CUdevice dev);
 
 /* Primary contexts. */
 CUresult cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev);
@@ -434,6 +458,10 @@ CUresult cuCtxGetLimit(size_t *pvalue, CUlimit limit);
 CUresult cuCtxGetCacheConfig(CUfunc_cache *pconfig);
 CUresult cuCtxSetCacheConfig(CUfunc_cache config);
 CUresult cuCtxGetApiVersion(CUcontext ctx, unsigned int *version);
+CUresult cuCtxGetId(CUcontext ctx, unsigned long long *ctxId);
+CUresult cuCtxGetStreamPriorityRange(int *leastPriority, int *greatestPriority);
+CUresult cuCtxGetDevice_v2(CUdevice *device, CUcontext ctx);
+CUresult cuCtxSynchronize_v2(CUcontext ctx);
 
 /* Modules. */
 CUresult cuModuleLoad(CUmodule *module, const char *fname);
@@ -456,6 +484,7 @@ CUresult cuMemAllocHost(void **pp, size_t bytesize);
 CUresult cuMemFreeHost(void *p);
 CUresult cuMemHostAlloc(void **pp, size_t bytesize, unsigned int Flags);
 CUresult cuMemHostGetDevicePointer(CUdeviceptr *pdptr, void *p, unsigned int Flags);
+CUresult cuPointerGetAttribute(void *data, CUpointer_attribute attribute, CUdeviceptr ptr);
 CUresult cuMemcpy(CUdeviceptr dst, CUdeviceptr src, size_t ByteCount);
 CUresult cuMemcpyHtoD(CUdeviceptr dstDevice, const void *srcHost, size_t ByteCount);
 CUresult cuMemcpyDtoH(void *dstHost, CUdeviceptr srcDevice, size_t ByteCount);
@@ -486,6 +515,10 @@ CUresult cuStreamDestroy(CUstream hStream);
 CUresult cuStreamSynchronize(CUstream hStream);
 CUresult cuStreamQuery(CUstream hStream);
 CUresult cuStreamWaitEvent(CUstream hStream, CUevent hEvent, unsigned int Flags);
+CUresult cuStreamGetPriority(CUstream hStream, int *priority);
+CUresult cuStreamGetFlags(CUstream hStream, unsigned int *flags);
+CUresult cuStreamGetId(CUstream hStream, unsigned long long *streamId);
+CUresult cuStreamGetCtx(CUstream hStream, CUcontext *pctx);
 
 /* Events. */
 CUresult cuEventCreate(CUevent *phEvent, unsigned int Flags);
@@ -499,6 +532,9 @@ CUresult cuEventElapsedTime(float *pMilliseconds, CUevent hStart, CUevent hEnd);
 CUresult cuFuncGetAttribute(int *pi, CUfunction_attribute attrib, CUfunction hfunc);
 CUresult cuFuncSetAttribute(CUfunction hfunc, CUfunction_attribute attrib, int value);
 CUresult cuFuncSetCacheConfig(CUfunction hfunc, CUfunc_cache config);
+CUresult cuFuncGetName(const char **name, CUfunction hfunc);
+CUresult cuOccupancyMaxActiveBlocksPerMultiprocessor(int *numBlocks, CUfunction func,
+						     int blockSize, size_t dynamicSMemSize);
 CUresult cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigned int gridDimY,
 			unsigned int gridDimZ, unsigned int blockDimX,
 			unsigned int blockDimY, unsigned int blockDimZ,
@@ -555,6 +591,10 @@ CUresult cuGetExportTable(const void **ppExportTable, const CUuuid *pExportTable
 #undef cuMemsetD16Async
 #undef cuMemsetD32Async
 #undef cuStreamWaitEvent
+#undef cuStreamGetPriority
+#undef cuStreamGetFlags
+#undef cuStreamGetId
+#undef cuStreamGetCtx
 #undef cuStreamQuery
 #undef cuStreamSynchronize
 #undef cuEventRecord

@@ -326,6 +326,51 @@ VGPU_API CUresult cuCtxGetDevice(CUdevice *device)
 	return vgpu_result(err);
 }
 
+/* The context argument of the CUDA 12.5+ forms: NULL is the current one. */
+static int ctx_arg(CUcontext *ctx)
+{
+	int err = vgpu_check_init();
+
+	if (err)
+		return err;
+	if (!*ctx)
+		return vgpu_ctx_current(ctx);
+	return vgpu_ctx_check(*ctx);
+}
+
+VGPU_API CUresult cuCtxGetDevice_v2(CUdevice *device, CUcontext ctx)
+{
+	int err = ctx_arg(&ctx);
+
+	if (!err && !device)
+		err = -EINVAL;
+	if (!err)
+		*device = ctx->dev;
+	return vgpu_result(err);
+}
+
+VGPU_API CUresult cuCtxSynchronize_v2(CUcontext ctx)
+{
+	int err = ctx_arg(&ctx);
+
+	if (err)
+		return vgpu_result(err);
+	err = vgpu_simple_call(VGPU_CMD_CTX_SYNC, ctx->id, 0);
+	return vgpu_result(vgpu_ctx_async_err(ctx, err));
+}
+
+VGPU_API CUresult cuCtxGetId(CUcontext ctx, unsigned long long *ctxId)
+{
+	int err = ctx_arg(&ctx);
+
+	if (!err && !ctxId)
+		err = -EINVAL;
+	/* vgpud's ids are unique within the connection, i.e. the process. */
+	if (!err)
+		*ctxId = ctx->id;
+	return vgpu_result(err);
+}
+
 VGPU_API CUresult cuCtxGetFlags(unsigned int *flags)
 {
 	struct CUctx_st *ctx;

@@ -3,6 +3,7 @@
  * device.c - device management: the one device vgpud presents to this
  * process, described by the GET_INFO reply cached at cuInit().
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "vgpu.h"
@@ -124,5 +125,19 @@ VGPU_API CUresult cuDeviceComputeCapability(int *major, int *minor, CUdevice dev
 		*major = vgpu_dev.attrs[CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR];
 		*minor = vgpu_dev.attrs[CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR];
 	}
+	return vgpu_result(err);
+}
+
+VGPU_API CUresult cuDeviceGetPCIBusId(char *pciBusId, int len, CUdevice dev)
+{
+	int err = vgpu_check_device(dev);
+
+	if (!err && (!pciBusId || len <= 0))
+		err = -EINVAL;
+	if (!err)
+		snprintf(pciBusId, len, "%08x:%02x:%02x.0",
+			 vgpu_dev.attrs[CU_DEVICE_ATTRIBUTE_PCI_DOMAIN_ID],
+			 vgpu_dev.attrs[CU_DEVICE_ATTRIBUTE_PCI_BUS_ID],
+			 vgpu_dev.attrs[CU_DEVICE_ATTRIBUTE_PCI_DEVICE_ID]);
 	return vgpu_result(err);
 }

@@ -188,3 +188,53 @@ VGPU_API CUresult cuFuncSetCacheConfig(CUfunction hfunc, CUfunc_cache config)
 	/* A preference only; the executor decides. */
 	return vgpu_result(err);
 }
+
+VGPU_API CUresult cuFuncGetName(const char **name, CUfunction hfunc)
+{
+	int err = check_func(hfunc);
+
+	if (!err && !name)
+		err = -EINVAL;
+	if (!err)
+		*name = hfunc->name;
+	return vgpu_result(err);
+}
+
+/*
+ * Resident blocks per multiprocessor from the device limits vgpud reports
+ * and the function's threads and shared memory; registers are not counted
+ * (the sim has no register file, and vgpud reports 0 registers there).
+ */
+VGPU_API CUresult cuOccupancyMaxActiveBlocksPerMultiprocessor(int *numBlocks,
+							      CUfunction func,
+							      int blockSize,
+							      size_t dynamicSMemSize)
+{
+	const int *a = vgpu_dev.attrs;
+	int warp = a[CU_DEVICE_ATTRIBUTE_WARP_SIZE] > 0 ? a[CU_DEVICE_ATTRIBUTE_WARP_SIZE] : 32;
+	long long n, lim, smem;
+	int err = check_func(func);
+
+	if (!err && (!numBlocks || blockSize <= 0))
+		err = -EINVAL;
+	if (err)
+		return vgpu_result(err);
+	if ((a[CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK] > 0 &&
+	     blockSize > a[CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK]) ||
+	    (func->attrs[VGPU_FUNC_ATTR_MAX_THREADS] > 0 &&
+	     blockSize > func->attrs[VGPU_FUNC_ATTR_MAX_THREADS])) {
+		*numBlocks = 0;
+		return CUDA_SUCCESS;
+	}
+	n = a[CU_DEVICE_ATTRIBUTE_MAX_BLOCKS_PER_MULTIPROCESSOR] > 0 ?
+	    a[CU_DEVICE_ATTRIBUTE_MAX_BLOCKS_PER_MULTIPROCESSOR] : 16;
+	lim = a[CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_MULTIPROCESSOR];
+	if (lim > 0 && lim / ((blockSize + warp - 1) / warp * warp) < n)
+		n = lim / ((blockSize + warp - 1) / warp * warp);
+	smem = func->attrs[VGPU_FUNC_ATTR_SHARED_BYTES] + (long long)dynamicSMemSize;
+	lim = a[CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_MULTIPROCESSOR];
+	if (smem > 0 && lim > 0 && lim / smem < n)
+		n = lim / smem;
+	*numBlocks = (int)n;
+	return CUDA_SUCCESS;
+}

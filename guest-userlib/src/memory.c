@@ -172,6 +172,73 @@ VGPU_API CUresult cuMemHostGetDevicePointer_v2(CUdeviceptr *pdptr, void *p,
 	return vgpu_result(err);
 }
 
+/*
+ * What a pointer is: an allocation or global of the current context, or
+ * pinned host memory.  Host memory vgpud does not know is not a valid
+ * pointer, as in CUDA.
+ */
+VGPU_API CUresult cuPointerGetAttribute(void *data, CUpointer_attribute attribute,
+					CUdeviceptr ptr)
+{
+	struct CUctx_st *ctx;
+	CUdeviceptr base = 0;
+	size_t size = 0;
+	uint64_t region, off;
+	bool dev;
+	int err = vgpu_ctx_current(&ctx);
+
+	if (!err && !data)
+		err = -EINVAL;
+	if (err)
+		return vgpu_result(err);
+	dev = vgpu_range_find(ctx, ptr, 0, &base, &size);
+	if (!dev && !vgpu_pinned_find((void *)(uintptr_t)ptr, 1, &region, &off))
+		return CUDA_ERROR_INVALID_VALUE;
+	if (!dev) {
+		base = ptr - off;
+		pthread_mutex_lock(&pinned_lock);
+		size = pinned[pinned_upper((char *)(uintptr_t)ptr) - 1].size;
+		pthread_mutex_unlock(&pinned_lock);
+	}
+	switch (attribute) {
+	case CU_POINTER_ATTRIBUTE_CONTEXT:
+		*(CUcontext *)data = ctx;
+		break;
+	case CU_POINTER_ATTRIBUTE_MEMORY_TYPE:
+		*(unsigned int *)data = dev ? CU_MEMORYTYPE_DEVICE : CU_MEMORYTYPE_HOST;
+		break;
+	case CU_POINTER_ATTRIBUTE_DEVICE_POINTER:
+		/* Pinned memory is not mapped into the device. */
+		if (!dev)
+			return CUDA_ERROR_INVALID_VALUE;
+		*(CUdeviceptr *)data = ptr;
+		break;
+	case CU_POINTER_ATTRIBUTE_HOST_POINTER:
+		if (dev)
+			return CUDA_ERROR_INVALID_VALUE;
+		*(void **)data = (void *)(uintptr_t)ptr;
+		break;
+	case CU_POINTER_ATTRIBUTE_IS_MANAGED:
+		*(int *)data = 0;
+		break;
+	case CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL:
+		*(int *)data = ctx->dev;
+		break;
+	case CU_POINTER_ATTRIBUTE_RANGE_START_ADDR:
+		*(CUdeviceptr *)data = base;
+		break;
+	case CU_POINTER_ATTRIBUTE_RANGE_SIZE:
+		*(size_t *)data = size;
+		break;
+	case CU_POINTER_ATTRIBUTE_MAPPED:
+		*(int *)data = 1;
+		break;
+	default:
+		return CUDA_ERROR_INVALID_VALUE;
+	}
+	return CUDA_SUCCESS;
+}
+
 VGPU_API CUresult cuMemAlloc_v2(CUdeviceptr *dptr, size_t bytesize)
 {
 	struct vgpu_cmd_mem cmd = { 0 };

@@ -195,6 +195,34 @@ VGPU_API CUresult cuStreamGetPriority(CUstream hStream, int *priority)
 }
 VGPU_ALIAS(cuStreamGetPriority_ptsz, cuStreamGetPriority);
 
+VGPU_API CUresult cuStreamGetId(CUstream hStream, unsigned long long *streamId)
+{
+	struct CUctx_st *ctx;
+	uint64_t sid;
+	int err = vgpu_stream_resolve(hStream, &ctx, &sid);
+
+	if (!err && !streamId)
+		err = -EINVAL;
+	if (!err)
+		*streamId = sid;
+	return vgpu_result(err);
+}
+VGPU_ALIAS(cuStreamGetId_ptsz, cuStreamGetId);
+
+VGPU_API CUresult cuStreamGetCtx(CUstream hStream, CUcontext *pctx)
+{
+	struct CUctx_st *ctx;
+	uint64_t sid;
+	int err = vgpu_stream_resolve(hStream, &ctx, &sid);
+
+	if (!err && !pctx)
+		err = -EINVAL;
+	if (!err)
+		*pctx = ctx;
+	return vgpu_result(err);
+}
+VGPU_ALIAS(cuStreamGetCtx_ptsz, cuStreamGetCtx);
+
 VGPU_API CUresult cuCtxGetStreamPriorityRange(int *leastPriority, int *greatestPriority)
 {
 	struct CUctx_st *ctx;

@@ -452,6 +452,70 @@ TEST(bad_launch_configurations_are_invalid_value)
 	OK(cuCtxSynchronize());
 }
 
+TEST(queries_describe_pointers_streams_contexts_and_functions)
+{
+	CUdeviceptr d, base = 0, dp = 0;
+	CUcontext c = NULL;
+	CUdevice dv = -1;
+	CUstream s;
+	CUfunction f;
+	unsigned long long id1 = 0, id2 = 0;
+	unsigned int type = 0;
+	size_t size = 0;
+	const char *name = NULL;
+	char bus[32] = "";
+	void *host, *hp = NULL;
+	int blocks = -1;
+
+	OK(cuMemAlloc(&d, 4096));
+	OK(cuPointerGetAttribute(&type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, d + 100));
+	CHECK_EQ(type, CU_MEMORYTYPE_DEVICE);
+	OK(cuPointerGetAttribute(&c, CU_POINTER_ATTRIBUTE_CONTEXT, d));
+	CHECK(c == main_ctx);
+	OK(cuPointerGetAttribute(&base, CU_POINTER_ATTRIBUTE_RANGE_START_ADDR, d + 100));
+	CHECK(base == d);
+	OK(cuPointerGetAttribute(&size, CU_POINTER_ATTRIBUTE_RANGE_SIZE, d + 100));
+	CHECK_EQ(size, 4096);
+	OK(cuPointerGetAttribute(&dp, CU_POINTER_ATTRIBUTE_DEVICE_POINTER, d));
+	CHECK(dp == d);
+	CHECK_EQ(cuPointerGetAttribute(&type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE,
+				       (CUdeviceptr)(uintptr_t)&type),
+		 CUDA_ERROR_INVALID_VALUE);
+	OK(cuMemAllocHost(&host, 100));
+	OK(cuPointerGetAttribute(&type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE,
+				 (CUdeviceptr)(uintptr_t)host + 10));
+	CHECK_EQ(type, CU_MEMORYTYPE_HOST);
+	OK(cuPointerGetAttribute(&hp, CU_POINTER_ATTRIBUTE_HOST_POINTER,
+				 (CUdeviceptr)(uintptr_t)host));
+	CHECK(hp == host);
+	OK(cuMemFreeHost(host));
+	OK(cuMemFree(d));
+
+	OK(cuStreamCreate(&s, 0));
+	OK(cuStreamGetCtx(s, &c));
+	CHECK(c == main_ctx);
+	OK(cuStreamGetId(s, &id1));
+	OK(cuStreamGetId(NULL, &id2));
+	CHECK(id1 != id2);
+	OK(cuStreamDestroy(s));
+	OK(cuCtxGetId(NULL, &id1));
+	OK(cuCtxGetId(main_ctx, &id2));
+	CHECK(id1 == id2);
+	OK(cuCtxGetDevice_v2(&dv, main_ctx));
+	CHECK_EQ(dv, dev);
+	OK(cuCtxSynchronize_v2(NULL));
+	OK(cuDeviceGetPCIBusId(bus, sizeof(bus), dev));
+	CHECK(strchr(bus, ':') != NULL);
+
+	OK(cuModuleGetFunction(&f, mod, "axpy"));
+	OK(cuFuncGetName(&name, f));
+	CHECK(name && !strcmp(name, "axpy"));
+	OK(cuOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, f, 128, 0));
+	CHECK(blocks >= 1);
+	OK(cuOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, f, 1 << 20, 0));
+	CHECK_EQ(blocks, 0);
+}
+
 TEST(streams_and_events_order_and_time_work)
 {
 	CUstream s1, s2;
@@ -730,6 +794,7 @@ int main(int argc, char **argv)
 		TAP_ENTRY(kernel_params_launch_computes_axpy),
 		TAP_ENTRY(extra_buffer_launch_packs_mixed_parameters),
 		TAP_ENTRY(bad_launch_configurations_are_invalid_value),
+		TAP_ENTRY(queries_describe_pointers_streams_contexts_and_functions),
 		TAP_ENTRY(streams_and_events_order_and_time_work),
 		TAP_ENTRY(kernel_printf_reaches_stdout),
 		TAP_ENTRY(threads_share_one_connection),
