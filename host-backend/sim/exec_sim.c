@@ -854,6 +854,10 @@ static int run_launch(VgpuExecCtx *c, VgpuExecItem *it)
     if ((uint64_t)l.func->shared_bytes + l.dyn_shared > SIM_MAX_SHARED) {
         return VGPU_S_LAUNCH_OUT_OF_RESOURCES;
     }
+    if (l.func->maxntid &&
+        (uint64_t)l.block[0] * l.block[1] * l.block[2] > l.func->maxntid) {
+        return VGPU_S_INVALID_VALUE;    /* more threads than .maxntid allows */
+    }
     pthread_rwlock_rdlock(&c->mem_lock);
     l.mem.allocs = c->view;
     l.mem.nallocs = c->nallocs;

@@ -819,7 +819,11 @@ static uint64_t lit_as(const Lit *l, int ty)
         return u;
     }
     if (l->kind == 3) {
-        return (uint64_t)(int64_t)l->d;
+        /* A decimal literal used as an integer: truncated, saturated. */
+        double d = l->d;
+        int64_t v = d != d ? 0 : d >= 9.2233720368547758e18 ? INT64_MAX :
+                    d <= -9.2233720368547758e18 ? INT64_MIN : (int64_t)d;
+        return sz && sz < 8 ? (uint64_t)v & ((1ull << (8 * sz)) - 1) : (uint64_t)v;
     }
     if (sz < 8 && sz) {
         return l->v & ((1ull << (8 * sz)) - 1);
