@@ -46,13 +46,14 @@ static void usage(FILE *f)
 "  --backend=auto|sim|cuda  executor (default auto: cuda when a device is\n"
 "                         usable, else sim)\n"
 "  --threads=N            executor worker threads (0: one per core)\n"
-"  --vm name=NAME,socket=PATH[,weight=W]  serve a VM's vgpu-virtio device\n"
-"                         on a vhost-user socket (repeatable)%s\n"
+"  --vm name=NAME,socket=PATH[,weight=W]%s\n"
+"                         serve a VM's vgpu-virtio device on a vhost-user\n"
+"                         socket, the VM a tenant of that weight (repeatable)\n"
 "  --log-level=error|warn|info|debug  (default info)\n"
 "  --print-capabilities   print the JSON capabilities descriptor and exit\n"
 "  -h, --help             this text\n"
 "  -V, --version          version\n",
-            VGPU_VHOST_AVAILABLE ? "" : "; not in this build (no libvhost-user)");
+            VGPU_VHOST_AVAILABLE ? "" : "  (not in this build: no libvhost-user)");
 }
 
 static void print_capabilities(void)
