@@ -1035,7 +1035,14 @@ void vgpu_vhost_event(VgpuServer *srv, void *tag, uint32_t events)
     }
     vc = w->vc;
     if (w->is_sock) {
-        if (!vu_dispatch(&vc->vu)) {
+        char c;
+
+        /*
+         * libvhost-user reads a closed socket as a message of type 0 and
+         * carries on; notice the end of the connection first.
+         */
+        if (recv(w->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0 ||
+            !vu_dispatch(&vc->vu)) {
             conn_teardown(vc, "QEMU disconnected");
         }
         return;
