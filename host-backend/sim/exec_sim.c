@@ -5,9 +5,10 @@
  *
  * Each stream (a context's default stream included) has one engine thread
  * that runs its items in order; launches fan out over the launch worker
- * pool inside sim_launch_run().  A context's allocation table is guarded by
- * a rwlock: running items hold it shared, so mem_free and module placement
- * (which hold it exclusively) never pull memory from under a kernel.
+ * pool inside sim_launch_run().  A context's allocation table is changed
+ * only under its mem_lock; a launch runs on an immutable snapshot of it,
+ * and host memory is refcounted, so mem_free never waits for a kernel and
+ * never pulls memory from under one.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -34,11 +35,33 @@ struct VgpuExec {
     uint64_t next_addr;
 };
 
+/*
+ * Host memory behind one allocation.  Refcounted: the context's table holds
+ * one reference, and so does every item or launch snapshot that may touch
+ * it, so mem_free never pulls memory from under a running kernel and never
+ * has to wait for one.
+ */
+typedef struct HostBuf {
+    VgpuExec *exec;
+    uint8_t *host;
+    uint64_t size;
+    bool mmapped;
+    _Atomic int refs;
+} HostBuf;
+
 typedef struct CtxAlloc {
     SimAlloc a;
+    HostBuf *buf;
     bool module_owned;
-    bool mmapped;
 } CtxAlloc;
+
+/* What one launch sees: an immutable copy of the table. */
+typedef struct MemSnap {
+    _Atomic int refs;
+    size_t n;
+    SimAlloc *view;
+    HostBuf **bufs;
+} MemSnap;
 
 struct VgpuExecStream {
     VgpuExecCtx *ctx;
@@ -56,10 +79,10 @@ struct VgpuExecStream {
 struct VgpuExecCtx {
     VgpuExec *exec;
     VgpuExecCtxHooks hooks;
-    pthread_rwlock_t mem_lock;  /* allocs: readers = running items */
+    pthread_mutex_t mem_lock;   /* allocs, snap */
     CtxAlloc *allocs;           /* sorted by base */
-    SimAlloc *view;             /* same order, what kernels see */
     size_t nallocs, capallocs;
+    MemSnap *snap;              /* current snapshot, NULL when stale */
     pthread_mutex_t lock;       /* stream list */
     VgpuExecStream *def;
     VgpuExecStream *streams;
@@ -449,11 +472,11 @@ static int sim_ctx_create(VgpuExec *e, const VgpuExecCtxHooks *hooks,
     if (hooks) {
         c->hooks = *hooks;
     }
-    pthread_rwlock_init(&c->mem_lock, NULL);
+    pthread_mutex_init(&c->mem_lock, NULL);
     pthread_mutex_init(&c->lock, NULL);
     c->def = stream_new(c, true);
     if (!c->def) {
-        pthread_rwlock_destroy(&c->mem_lock);
+        pthread_mutex_destroy(&c->mem_lock);
         pthread_mutex_destroy(&c->lock);
         free(c);
         return VGPU_S_OUT_OF_MEMORY;
@@ -462,47 +485,118 @@ static int sim_ctx_create(VgpuExec *e, const VgpuExecCtxHooks *hooks,
     return VGPU_S_OK;
 }
 
-static void alloc_release(VgpuExec *e, CtxAlloc *a)
+static void hostbuf_unref(HostBuf *b)
 {
-    if (a->mmapped) {
-        munmap(a->a.host, align_up(a->a.size ? a->a.size : 1, 4096));
-    } else {
-        free(a->a.host);
+    if (atomic_fetch_sub(&b->refs, 1) == 1) {
+        if (b->mmapped) {
+            munmap(b->host, align_up(b->size ? b->size : 1, 4096));
+        } else {
+            free(b->host);
+        }
+        atomic_fetch_sub(&b->exec->used_mem, b->size);
+        free(b);
     }
-    atomic_fetch_sub(&e->used_mem, a->a.size);
 }
 
-/* Adds an allocation; caller holds mem_lock for writing. */
+static void snap_unref(MemSnap *s)
+{
+    if (s && atomic_fetch_sub(&s->refs, 1) == 1) {
+        for (size_t i = 0; i < s->n; i++) {
+            hostbuf_unref(s->bufs[i]);
+        }
+        free(s->view);
+        free(s->bufs);
+        free(s);
+    }
+}
+
+/* The table changed: the next launch builds a new snapshot.  mem_lock held. */
+static void snap_invalidate(VgpuExecCtx *c)
+{
+    snap_unref(c->snap);
+    c->snap = NULL;
+}
+
+/* A reference to the current snapshot (built if stale), or NULL (no memory). */
+static MemSnap *snap_get(VgpuExecCtx *c)
+{
+    MemSnap *s;
+
+    pthread_mutex_lock(&c->mem_lock);
+    if (!c->snap) {
+        s = calloc(1, sizeof(*s));
+        if (s) {
+            s->view = malloc((c->nallocs ? c->nallocs : 1) * sizeof(*s->view));
+            s->bufs = malloc((c->nallocs ? c->nallocs : 1) * sizeof(*s->bufs));
+        }
+        if (!s || !s->view || !s->bufs) {
+            if (s) {
+                free(s->view);
+                free(s->bufs);
+                free(s);
+            }
+            pthread_mutex_unlock(&c->mem_lock);
+            return NULL;
+        }
+        s->n = c->nallocs;
+        for (size_t i = 0; i < c->nallocs; i++) {
+            s->view[i] = c->allocs[i].a;
+            s->bufs[i] = c->allocs[i].buf;
+            atomic_fetch_add(&s->bufs[i]->refs, 1);
+        }
+        s->refs = 1;            /* the context's */
+        c->snap = s;
+    }
+    s = c->snap;
+    atomic_fetch_add(&s->refs, 1);
+    pthread_mutex_unlock(&c->mem_lock);
+    return s;
+}
+
+/* Adds an allocation; caller holds mem_lock. */
 static int alloc_insert(VgpuExecCtx *c, uint64_t size, bool module_owned,
                         uint64_t *dptr)
 {
     VgpuExec *e = c->exec;
     CtxAlloc na;
+    HostBuf *b;
     uint64_t used = atomic_fetch_add(&e->used_mem, size);
 
     if (used + size > e->total_mem || size > e->total_mem) {
         atomic_fetch_sub(&e->used_mem, size);
         return VGPU_S_OUT_OF_MEMORY;
     }
-    memset(&na, 0, sizeof(na));
-    na.a.size = size;
-    na.module_owned = module_owned;
+    b = calloc(1, sizeof(*b));
+    if (!b) {
+        atomic_fetch_sub(&e->used_mem, size);
+        return VGPU_S_OUT_OF_MEMORY;
+    }
+    b->exec = e;
+    b->size = size;
+    b->refs = 1;
     if (size >= SIM_MMAP_THRESHOLD) {
         void *p = mmap(NULL, align_up(size, 4096), PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (p == MAP_FAILED) {
             atomic_fetch_sub(&e->used_mem, size);
+            free(b);
             return VGPU_S_OUT_OF_MEMORY;
         }
-        na.a.host = p;
-        na.mmapped = true;
+        b->host = p;
+        b->mmapped = true;
     } else {
-        na.a.host = calloc(1, size ? size : 1);
-        if (!na.a.host) {
+        b->host = calloc(1, size ? size : 1);
+        if (!b->host) {
             atomic_fetch_sub(&e->used_mem, size);
+            free(b);
             return VGPU_S_OUT_OF_MEMORY;
         }
     }
+    memset(&na, 0, sizeof(na));
+    na.a.size = size;
+    na.a.host = b->host;
+    na.buf = b;
+    na.module_owned = module_owned;
     /*
      * Addresses are never reused and a 64 KiB gap separates allocations, so
      * a stale or overrunning pointer faults instead of hitting a neighbour.
@@ -512,7 +606,7 @@ static int alloc_insert(VgpuExecCtx *c, uint64_t size, bool module_owned,
     uint64_t step = align_up(size ? size : 1, 256) + 65536;
     if (base + step > SIM_GLOBAL_END || step < size) {
         pthread_mutex_unlock(&e->lock);
-        alloc_release(e, &na);
+        hostbuf_unref(b);
         return VGPU_S_OUT_OF_MEMORY;
     }
     e->next_addr = align_up(base + step, 256);
@@ -523,28 +617,21 @@ static int alloc_insert(VgpuExecCtx *c, uint64_t size, bool module_owned,
         size_t cap = c->capallocs ? c->capallocs * 2 : 16;
         CtxAlloc *n1 = realloc(c->allocs, cap * sizeof(*n1));
         if (!n1) {
-            alloc_release(e, &na);
+            hostbuf_unref(b);
             return VGPU_S_OUT_OF_MEMORY;
         }
         c->allocs = n1;
-        SimAlloc *n2 = realloc(c->view, cap * sizeof(*n2));
-        if (!n2) {
-            alloc_release(e, &na);
-            return VGPU_S_OUT_OF_MEMORY;
-        }
-        c->view = n2;
         c->capallocs = cap;
     }
     /* Addresses grow, so appending keeps the table sorted. */
     size_t i = c->nallocs;
     while (i > 0 && c->allocs[i - 1].a.base > base) {
         c->allocs[i] = c->allocs[i - 1];
-        c->view[i] = c->view[i - 1];
         i--;
     }
     c->allocs[i] = na;
-    c->view[i] = na.a;
     c->nallocs++;
+    snap_invalidate(c);
     *dptr = base;
     return VGPU_S_OK;
 }
@@ -574,12 +661,28 @@ static CtxAlloc *alloc_find(VgpuExecCtx *c, uint64_t a, uint64_t n, size_t *idx)
     return NULL;
 }
 
+/* Host pointer for [a, a+n) plus a reference that keeps it alive. */
+static uint8_t *alloc_pin(VgpuExecCtx *c, uint64_t a, uint64_t n, HostBuf **ref)
+{
+    uint8_t *p = NULL;
+
+    pthread_mutex_lock(&c->mem_lock);
+    CtxAlloc *al = alloc_find(c, a, n, NULL);
+    if (al) {
+        p = al->a.host + (a - al->a.base);
+        *ref = al->buf;
+        atomic_fetch_add(&al->buf->refs, 1);
+    }
+    pthread_mutex_unlock(&c->mem_lock);
+    return p;
+}
+
 static void alloc_remove(VgpuExecCtx *c, size_t i)
 {
-    alloc_release(c->exec, &c->allocs[i]);
+    hostbuf_unref(c->allocs[i].buf);
     memmove(&c->allocs[i], &c->allocs[i + 1], (c->nallocs - i - 1) * sizeof(*c->allocs));
-    memmove(&c->view[i], &c->view[i + 1], (c->nallocs - i - 1) * sizeof(*c->view));
     c->nallocs--;
+    snap_invalidate(c);
 }
 
 static int sim_mem_alloc(VgpuExecCtx *c, uint64_t size, uint64_t *dptr)
@@ -589,9 +692,9 @@ static int sim_mem_alloc(VgpuExecCtx *c, uint64_t size, uint64_t *dptr)
     if (size == 0) {
         return VGPU_S_INVALID_VALUE;
     }
-    pthread_rwlock_wrlock(&c->mem_lock);
+    pthread_mutex_lock(&c->mem_lock);
     rc = alloc_insert(c, size, false, dptr);
-    pthread_rwlock_unlock(&c->mem_lock);
+    pthread_mutex_unlock(&c->mem_lock);
     return rc;
 }
 
@@ -600,13 +703,13 @@ static int sim_mem_free(VgpuExecCtx *c, uint64_t dptr)
     size_t i;
     int rc = VGPU_S_INVALID_VALUE;
 
-    pthread_rwlock_wrlock(&c->mem_lock);
+    pthread_mutex_lock(&c->mem_lock);
     CtxAlloc *a = alloc_find(c, dptr, 0, &i);
     if (a && a->a.base == dptr && !a->module_owned) {
         alloc_remove(c, i);
         rc = VGPU_S_OK;
     }
-    pthread_rwlock_unlock(&c->mem_lock);
+    pthread_mutex_unlock(&c->mem_lock);
     return rc;
 }
 
@@ -625,14 +728,14 @@ static void sim_ctx_destroy(VgpuExecCtx *c)
         stream_drain_and_free(s);
     }
     stream_drain_and_free(c->def);
-    pthread_rwlock_wrlock(&c->mem_lock);
+    pthread_mutex_lock(&c->mem_lock);
     while (c->nallocs) {
         alloc_remove(c, c->nallocs - 1);
     }
-    pthread_rwlock_unlock(&c->mem_lock);
+    pthread_mutex_unlock(&c->mem_lock);
+    snap_invalidate(c);
     free(c->allocs);
-    free(c->view);
-    pthread_rwlock_destroy(&c->mem_lock);
+    pthread_mutex_destroy(&c->mem_lock);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
@@ -643,7 +746,7 @@ static void module_free_globals(VgpuExecModule *m)
 {
     VgpuExecCtx *c = m->ctx;
 
-    pthread_rwlock_wrlock(&c->mem_lock);
+    pthread_mutex_lock(&c->mem_lock);
     for (uint32_t i = 0; i < m->prog->nsyms; i++) {
         SimSym *s = &m->prog->syms[i];
         size_t idx;
@@ -654,7 +757,7 @@ static void module_free_globals(VgpuExecModule *m)
         }
         s->addr = 0;
     }
-    pthread_rwlock_unlock(&c->mem_lock);
+    pthread_mutex_unlock(&c->mem_lock);
 }
 
 static void module_unref(VgpuExecModule *m)
@@ -673,7 +776,7 @@ static int place_globals(VgpuExecModule *m, char *log, size_t loglen)
     SimProgram *p = m->prog;
     int rc = VGPU_S_OK;
 
-    pthread_rwlock_wrlock(&c->mem_lock);
+    pthread_mutex_lock(&c->mem_lock);
     for (uint32_t i = 0; i < p->nsyms && rc == VGPU_S_OK; i++) {
         SimSym *s = &p->syms[i];
 
@@ -713,7 +816,7 @@ static int place_globals(VgpuExecModule *m, char *log, size_t loglen)
             memcpy(a->a.host + at, &v, n);
         }
     }
-    pthread_rwlock_unlock(&c->mem_lock);
+    pthread_mutex_unlock(&c->mem_lock);
     return rc;
 }
 
@@ -858,11 +961,14 @@ static int run_launch(VgpuExecCtx *c, VgpuExecItem *it)
         (uint64_t)l.block[0] * l.block[1] * l.block[2] > l.func->maxntid) {
         return VGPU_S_INVALID_VALUE;    /* more threads than .maxntid allows */
     }
-    pthread_rwlock_rdlock(&c->mem_lock);
-    l.mem.allocs = c->view;
-    l.mem.nallocs = c->nallocs;
+    MemSnap *snap = snap_get(c);
+    if (!snap) {
+        return VGPU_S_OUT_OF_MEMORY;
+    }
+    l.mem.allocs = snap->view;
+    l.mem.nallocs = snap->n;
     rc = sim_launch_run(&l);
-    pthread_rwlock_unlock(&c->mem_lock);
+    snap_unref(snap);
     if (rc != VGPU_S_OK && l.errmsg[0] && getenv("VGPU_SIM_DEBUG")) {
         fprintf(stderr, "sim: %s: %s\n", l.func->name, l.errmsg);
     }
@@ -883,16 +989,15 @@ static int run_item(VgpuExecCtx *c, VgpuExecItem *it)
     default:
         break;
     }
-    pthread_rwlock_rdlock(&c->mem_lock);
     switch (it->kind) {
     case VGPU_ITEM_HTOD:
     case VGPU_ITEM_DTOH: {
-        CtxAlloc *a = alloc_find(c, it->u.copy.dptr, it->u.copy.size, NULL);
-        if (!a) {
+        HostBuf *ref;
+        uint8_t *p = alloc_pin(c, it->u.copy.dptr, it->u.copy.size, &ref);
+        if (!p) {
             rc = VGPU_S_INVALID_VALUE;
             break;
         }
-        uint8_t *p = a->a.host + (it->u.copy.dptr - a->a.base);
         uint64_t left = it->u.copy.size;
         for (unsigned i = 0; i < it->u.copy.iovcnt && left; i++) {
             size_t n = it->u.copy.iov[i].iov_len < left ? it->u.copy.iov[i].iov_len : left;
@@ -904,21 +1009,30 @@ static int run_item(VgpuExecCtx *c, VgpuExecItem *it)
             p += n;
             left -= n;
         }
+        hostbuf_unref(ref);
         break;
     }
     case VGPU_ITEM_DTOD: {
-        CtxAlloc *d = alloc_find(c, it->u.dtod.dst, it->u.dtod.size, NULL);
-        CtxAlloc *s = alloc_find(c, it->u.dtod.src, it->u.dtod.size, NULL);
-        if (!d || !s) {
+        HostBuf *r1, *r2;
+        uint8_t *d = alloc_pin(c, it->u.dtod.dst, it->u.dtod.size, &r1);
+        if (!d) {
             rc = VGPU_S_INVALID_VALUE;
             break;
         }
-        memmove(d->a.host + (it->u.dtod.dst - d->a.base),
-                s->a.host + (it->u.dtod.src - s->a.base), it->u.dtod.size);
+        uint8_t *s = alloc_pin(c, it->u.dtod.src, it->u.dtod.size, &r2);
+        if (!s) {
+            hostbuf_unref(r1);
+            rc = VGPU_S_INVALID_VALUE;
+            break;
+        }
+        memmove(d, s, it->u.dtod.size);
+        hostbuf_unref(r1);
+        hostbuf_unref(r2);
         break;
     }
     case VGPU_ITEM_MEMSET: {
         uint32_t es = it->u.memset.elem_size;
+        HostBuf *ref;
         if (es != 1 && es != 2 && es != 4) {
             rc = VGPU_S_INVALID_VALUE;
             break;
@@ -928,12 +1042,11 @@ static int run_item(VgpuExecCtx *c, VgpuExecItem *it)
             break;
         }
         uint64_t bytes = it->u.memset.count * es;
-        CtxAlloc *a = alloc_find(c, it->u.memset.dptr, bytes, NULL);
-        if (!a) {
+        uint8_t *p = alloc_pin(c, it->u.memset.dptr, bytes, &ref);
+        if (!p) {
             rc = VGPU_S_INVALID_VALUE;
             break;
         }
-        uint8_t *p = a->a.host + (it->u.memset.dptr - a->a.base);
         uint32_t v = it->u.memset.value;
         if (es == 1) {
             memset(p, (int)(v & 0xff), bytes);
@@ -947,13 +1060,13 @@ static int run_item(VgpuExecCtx *c, VgpuExecItem *it)
                 memcpy(p + 4 * i, &v, 4);
             }
         }
+        hostbuf_unref(ref);
         break;
     }
     default:
         rc = VGPU_S_INVALID_VALUE;
         break;
     }
-    pthread_rwlock_unlock(&c->mem_lock);
     return rc;
 }
 

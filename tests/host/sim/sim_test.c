@@ -1289,6 +1289,68 @@ TEST(memory_ops_copy_set_and_free)
     vgpu_exec_sim_ops.ctx_destroy(c);
 }
 
+TEST(mem_free_does_not_wait_for_a_running_kernel_nor_break_it)
+{
+    VgpuExecCtx *c = new_ctx();
+    int rc;
+    const char *ptx =
+        ".version 9.0\n.target sm_75\n.address_size 64\n"
+        ".visible .entry k(.param .u64 p, .param .u64 ns, .param .u64 f)\n{\n"
+        ".reg .pred %p<2>;\n.reg .b64 %rd<8>;\nld.param.u64 %rd1, [p];\n"
+        "ld.param.u64 %rd2, [ns];\nld.param.u64 %rd6, [f];\nst.global.u32 [%rd6], 1;\n"
+        "mov.u64 %rd3, %globaltimer;\nL:\nmov.u64 %rd4, %globaltimer;\n"
+        "sub.s64 %rd5, %rd4, %rd3;\nsetp.lt.u64 %p1, %rd5, %rd2;\n@%p1 bra L;\n"
+        "st.global.u64 [%rd1], %rd5;\nret;\n}\n";
+    VgpuExecModule *m = load_text(c, ptx, &rc);
+    SimWait w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0 };
+    VgpuExecItem it;
+    uint64_t d = dalloc(c, 64), flag = dalloc(c, 4), p[3] = { d, 300 * 1000 * 1000ull, flag };
+    VgpuExecStream *s2;
+    int started = 0;
+
+    CHECK_EQ(rc, 0);
+    CHECK_EQ(vgpu_exec_sim_ops.stream_create(c, &s2), 0);
+    memset(&it, 0, sizeof(it));
+    it.kind = VGPU_ITEM_LAUNCH;
+    it.u.launch.func = func(m, "k", NULL);
+    it.u.launch.grid[0] = it.u.launch.grid[1] = it.u.launch.grid[2] = 1;
+    it.u.launch.block[0] = 32;
+    it.u.launch.block[1] = it.u.launch.block[2] = 1;
+    it.u.launch.params = p;
+    it.u.launch.param_bytes = 24;
+    it.done = simtest_done;
+    it.opaque = &w;
+    CHECK_EQ(vgpu_exec_sim_ops.submit(c, &it), 0);
+    /* Wait (through another stream) until the kernel runs. */
+    while (!started) {
+        struct iovec iov = { &started, 4 };
+        VgpuExecItem rd;
+
+        memset(&rd, 0, sizeof(rd));
+        rd.kind = VGPU_ITEM_DTOH;
+        rd.stream = s2;
+        rd.u.copy.dptr = flag;
+        rd.u.copy.iov = &iov;
+        rd.u.copy.iovcnt = 1;
+        rd.u.copy.size = 4;
+        CHECK_EQ(simtest_run(c, &rd), 0);
+    }
+    uint64_t other = dalloc(c, 128);
+    CHECK(other != 0);
+    CHECK_EQ(vgpu_exec_sim_ops.mem_free(c, d), 0);
+    CHECK_EQ(vgpu_exec_sim_ops.mem_free(c, other), 0);
+    pthread_mutex_lock(&w.m);
+    int done_early = w.done;
+    while (!w.done) {
+        pthread_cond_wait(&w.c, &w.m);
+    }
+    pthread_mutex_unlock(&w.m);
+    CHECK_EQ(done_early, 0);
+    CHECK_EQ(w.status, 0);
+    vgpu_exec_sim_ops.stream_destroy(s2);
+    vgpu_exec_sim_ops.ctx_destroy(c);
+}
+
 TEST(streams_run_in_order_and_complete_every_item)
 {
     VgpuExecCtx *c = new_ctx();
@@ -1417,6 +1479,7 @@ int main(void)
         TAP_ENTRY(fatbin_with_zstd_ptx_loads_and_runs),
         TAP_ENTRY(fatbin_with_only_sass_is_refused_clearly),
         TAP_ENTRY(memory_ops_copy_set_and_free),
+        TAP_ENTRY(mem_free_does_not_wait_for_a_running_kernel_nor_break_it),
         TAP_ENTRY(streams_run_in_order_and_complete_every_item),
         TAP_ENTRY(device_info_describes_an_sm75_class_device),
     };
