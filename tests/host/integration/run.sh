@@ -94,6 +94,15 @@ run_sample() {
     [[ $rc -eq 0 ]] && grep -q "^$s: .*OK" <<<"$out"
 }
 
+# Bytes of device memory the admin socket reports for all tenants.
+admin_mem() {
+    vgpud_admin_json list 2>/dev/null | python3 "$top/tests/lib/admin_mem.py"
+}
+# Conditions for vgpud_poll.
+mem_freed() { local m; m=$(admin_mem); [[ -n $m ]] && ((m <= ${mem_before:-0})); }
+no_mem() { [[ $(admin_mem) == 0 ]]; }
+hog_ready() { grep -q '^ready' "$tmp/hog.out" || ! kill -0 "$hog" 2>/dev/null; }
+
 if vgpud_start "$tmp"; then
     ok "vgpud starts with the $VGPU_BACKEND backend and listens on its sockets"
 else
@@ -155,10 +164,6 @@ result $bad "three API test processes at the same time all pass"
 # kill -9 of a client in the middle of work: its memory must be freed.
 hog_mib=96
 hog_bytes=$((hog_mib << 20))
-admin_mem() {
-    # Bytes of device memory the admin socket reports for all tenants.
-    vgpud_admin_json list 2>/dev/null | python3 "$top/tests/lib/admin_mem.py"
-}
 mem_before=$(admin_mem)
 if [[ -z $mem_before ]]; then
     not_ok "the admin socket answers list with per-tenant memory"
@@ -167,7 +172,6 @@ else
     "$bin/hog" "$hog_mib" >"$tmp/hog.out" 2>&1 &
     hog=$!
     bg_pids+=("$hog")
-    hog_ready() { grep -q '^ready' "$tmp/hog.out" || ! kill -0 "$hog" 2>/dev/null; }
     vgpud_poll "$limit" hog_ready
     mem_busy=$(admin_mem)
     echo "# admin memory: before $mem_before, with the busy client ${mem_busy:-?}"
@@ -175,7 +179,6 @@ else
     result $? "the admin socket shows the busy client's $hog_mib MiB"
     kill -KILL "$hog" 2>/dev/null
     wait "$hog" 2>/dev/null
-    mem_freed() { local m; m=$(admin_mem); [[ -n $m ]] && ((m <= mem_before)); }
     vgpud_poll 30 mem_freed
     result $? "a client killed with SIGKILL mid-work has all its memory freed (now $(admin_mem) bytes)"
     vgpud_admin list | sed 's/^/# list: /' | head -n 5
@@ -187,12 +190,10 @@ result $? "other clients are served after a client was killed"
 mem_before=$(admin_mem)
 timeout -k 5 "$limit" "$bin/hog" 32 exit >"$tmp/hog-exit.out" 2>&1
 rc=$?
-mem_freed() { local m; m=$(admin_mem); [[ -n $m ]] && ((m <= ${mem_before:-0})); }
 ((rc == 0)) && vgpud_poll 30 mem_freed
 result $? "a client that exits without freeing has all its memory freed (before ${mem_before:-?}, now $(admin_mem) bytes)"
 
 # Every client has gone: nothing may be left allocated.
-no_mem() { [[ $(admin_mem) == 0 ]]; }
 vgpud_poll 30 no_mem
 result $? "once every client has gone no tenant holds device memory (now $(admin_mem) bytes)"
 if ! no_mem; then
