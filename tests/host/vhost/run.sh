@@ -81,8 +81,10 @@ else
         fail "vgpud survived every hostile frontend (status $?)"
         vgpud_pid=
     fi
-    if grep -q 'vgpud: error' "$dir/vgpud.log"; then
-        grep 'vgpud: error' "$dir/vgpud.log" | head -5 | sed 's/^/# /'
+    # internal errors, and reports of a sanitizer build (VGPUD=...)
+    bad='vgpud: error|ERROR: AddressSanitizer|runtime error:|LeakSanitizer'
+    if grep -Eq "$bad" "$dir/vgpud.log"; then
+        grep -E "$bad" "$dir/vgpud.log" | head -5 | sed 's/^/# /'
         fail "vgpud logged no internal error"
     else
         ok "vgpud logged no internal error"
