@@ -25,6 +25,13 @@
 #define READ_BUDGET (4u << 20)      /* bytes per wakeup per client */
 #define OUT_HIGH (16u << 20)        /* stop reading above this backlog */
 #define MAX_FDS 16                  /* received, not yet claimed */
+/*
+ * Backpressure: a client with this many items queued or running is not
+ * read until it is down to the low mark, which bounds the memory one
+ * tenant's queues take and keeps work items on the freelist.
+ */
+#define OUTSTANDING_HIGH 8192
+#define OUTSTANDING_LOW 4096
 
 typedef struct LocalConn LocalConn;
 
@@ -41,6 +48,7 @@ struct LocalConn {
     unsigned nfds;
     uint32_t events;            /* registered with epoll */
     bool dirty, dead;
+    bool paused;                /* backpressure: input not processed */
     LocalConn *dirty_next;
     LocalConn *prev, *next;
 };
@@ -76,6 +84,9 @@ static void conn_close(LocalConn *lc)
     VgpuLocal *l = srv->local;
     VgpuTenant *t = lc->base.tenant;
 
+    if (lc->paused) {
+        srv->npaused--;
+    }
     epoll_ctl(srv->epfd, EPOLL_CTL_DEL, lc->fd, NULL);
     close(lc->fd);
     for (unsigned i = 0; i < lc->nfds; i++) {
@@ -258,6 +269,13 @@ static void conn_process(LocalConn *lc)
         const uint8_t *p = lc->in + off;
         uint32_t len;
 
+        if (lc->base.tenant->outstanding >= OUTSTANDING_HIGH) {
+            if (!lc->paused) {
+                lc->paused = true;
+                lc->srv->npaused++;
+            }
+            break;
+        }
         memcpy(&len, p + offsetof(struct vgpu_req_hdr, len), sizeof(len));
         if (len < sizeof(struct vgpu_req_hdr) || len > VGPU_MAX_REQ_SIZE) {
             uint64_t seq;
@@ -373,6 +391,10 @@ static bool conn_read(LocalConn *lc)
         if (lc->dead) {
             return false;
         }
+        if (lc->paused) {
+            conn_set_events(lc, lc->out_len > lc->out_off ? EPOLLOUT : 0);
+            return true;
+        }
         if (lc->out_len - lc->out_off > OUT_HIGH) {
             /* the client does not read its replies: stop reading it */
             conn_set_events(lc, EPOLLOUT);
@@ -411,9 +433,9 @@ static bool conn_write(LocalConn *lc)
             lc->out = NULL;
             lc->out_cap = 0;
         }
-        conn_set_events(lc, EPOLLIN);
+        conn_set_events(lc, lc->paused ? 0 : EPOLLIN);
     } else {
-        conn_set_events(lc, lc->out_len - lc->out_off > OUT_HIGH
+        conn_set_events(lc, lc->out_len - lc->out_off > OUT_HIGH || lc->paused
                             ? EPOLLOUT : EPOLLIN | EPOLLOUT);
     }
     return true;
@@ -456,6 +478,11 @@ void vgpu_local_event(VgpuServer *srv, void *tag, uint32_t events)
             return;
         }
     }
+    if (lc->paused && (events & (EPOLLHUP | EPOLLERR))) {
+        /* gone while held back; epoll would report it on every wait */
+        conn_close(lc);
+        return;
+    }
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
         if ((lc->events & EPOLLIN) || (events & (EPOLLHUP | EPOLLERR))) {
             if (!conn_read(lc)) {
@@ -477,6 +504,25 @@ void vgpu_local_flush(VgpuServer *srv)
 
     if (!l) {
         return;
+    }
+    if (srv->npaused) {
+        for (LocalConn *lc = l->conns; lc; lc = lc->next) {
+            if (lc->paused &&
+                lc->base.tenant->outstanding <= OUTSTANDING_LOW) {
+                lc->paused = false;
+                srv->npaused--;
+                conn_process(lc);
+                if (!lc->paused) {
+                    conn_set_events(lc, lc->out_len > lc->out_off
+                                        ? EPOLLIN | EPOLLOUT : EPOLLIN);
+                }
+                if (!lc->dirty) {
+                    lc->dirty = true;
+                    lc->dirty_next = l->dirty;
+                    l->dirty = lc;
+                }
+            }
+        }
     }
     while (l->dirty) {
         LocalConn *lc = l->dirty;

@@ -116,12 +116,14 @@ static void loop_once(VgpuServer *srv, const sigset_t *waitmask, int timeout)
     struct epoll_event evs[64];
     int n = epoll_pwait(srv->epfd, evs, 64, timeout, waitmask);
 
+    /* requests below then see every completion that already happened */
+    vgpu_completions_drain(srv);
     for (int i = 0; i < n; i++) {
         void *tag = evs[i].data.ptr;
 
         switch (*(VgpuPollKind *)tag) {
         case VGPU_POLL_EVENTFD:
-            vgpu_completions_drain(srv);
+            vgpu_completions_ack(srv);
             break;
         case VGPU_POLL_LOCAL_LISTEN:
         case VGPU_POLL_LOCAL_CONN:
@@ -136,6 +138,8 @@ static void loop_once(VgpuServer *srv, const sigset_t *waitmask, int timeout)
             break;
         }
     }
+    /* every iteration, not only on the eventfd: see vgpu_completions_drain */
+    vgpu_completions_drain(srv);
     vgpu_local_flush(srv);
     vgpu_vhost_flush(srv);
 }

@@ -22,8 +22,14 @@
 
 static void work_done_cb(VgpuExecItem *xi, int status, uint64_t gpu_ns);
 
+/*
+ * Completions that nothing waits for (a NO_REPLY launch flood) wake the
+ * loop thread once per this many; see vgpu_completions_drain().
+ */
+#define VGPU_CQ_BATCH 32
+
 /* Freelist cap: enough for a deep launch queue without hoarding memory. */
-#define WORK_FREELIST_MAX 4096
+#define WORK_FREELIST_MAX 16384
 
 /**
  * vgpu_work_new - get a zeroed work item for stream @s of @ctx
@@ -164,7 +170,6 @@ void vgpu_work_enqueue(VgpuServer *srv, VgpuWork *w)
     VgpuCtx *ctx = w->ctx;
     int err = 0;
 
-    (void)srv;
     if (s == &ctx->def) {
         for (VgpuStream *t = ctx->streams; t; t = t->next) {
             if (!(t->flags & VGPU_CU_STREAM_NON_BLOCKING) && vgpu_stream_busy(t)) {
@@ -179,6 +184,10 @@ void vgpu_work_enqueue(VgpuServer *srv, VgpuWork *w)
         /* cannot track the order: fail the item rather than reorder */
         w->status = VGPU_S_OUT_OF_MEMORY;
         w->cancelled = true;
+    }
+    if (w->reply || w->kind != VGPU_WORK_EXEC || w->ndeps) {
+        w->urgent = true;
+        srv->nurgent++;
     }
     s->enq_seq++;
     w->next = NULL;
@@ -251,6 +260,9 @@ static void work_complete(VgpuServer *srv, VgpuWork *w)
     }
     if (w->cancelled && st == VGPU_S_OK) {
         st = ctx->sticky ? ctx->sticky : VGPU_S_INVALID_CONTEXT;
+    }
+    if (w->urgent) {
+        srv->nurgent--;
     }
     s->done_seq++;
     ctx->outstanding--;
@@ -386,7 +398,9 @@ static void work_done_cb(VgpuExecItem *xi, int status, uint64_t gpu_ns)
         srv->cq_head = w;
     }
     srv->cq_tail = w;
-    if (!srv->cq_signalled) {
+    srv->cq_len++;
+    if (!srv->cq_signalled &&
+        (srv->cq_prompt || srv->cq_len >= VGPU_CQ_BATCH)) {
         srv->cq_signalled = true;
         wake = true;
     }
@@ -401,27 +415,9 @@ static void work_done_cb(VgpuExecItem *xi, int status, uint64_t gpu_ns)
     }
 }
 
-/**
- * vgpu_completions_drain - process every completion executor threads
- * queued: complete items in stream order, release what waited on them,
- * answer waiters
- */
-void vgpu_completions_drain(VgpuServer *srv)
+/* Processes one batch taken from the completion queue. */
+static void completions_process(VgpuServer *srv, VgpuWork *w)
 {
-    uint64_t cnt;
-    VgpuWork *w;
-
-    /* clear the eventfd before taking the list: a push after the take
-     * then finds cq_signalled false and writes again */
-    if (read(srv->evfd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN) {
-        vgpu_debug("eventfd read: %s", strerror(errno));
-    }
-    pthread_mutex_lock(&srv->cq_lock);
-    w = srv->cq_head;
-    srv->cq_head = srv->cq_tail = NULL;
-    srv->cq_signalled = false;
-    pthread_mutex_unlock(&srv->cq_lock);
-
     while (w) {
         VgpuWork *next = w->qnext;
         VgpuCtx *ctx = w->ctx;
@@ -429,9 +425,9 @@ void vgpu_completions_drain(VgpuServer *srv)
 
         if (s->fl_head != w) {
             /* executors complete in submission order per stream */
-            vgpu_error("executor completed out of stream order");
             VgpuWork **pp = &s->fl_head, *prev = NULL;
 
+            vgpu_error("executor completed out of stream order");
             while (*pp && *pp != w) {
                 prev = *pp;
                 pp = &(*pp)->next;
@@ -455,8 +451,57 @@ void vgpu_completions_drain(VgpuServer *srv)
         vgpu_ctx_check_waiters(ctx);
         w = next;
     }
+}
+
+/**
+ * vgpu_completions_drain - process every completion executor threads
+ * queued (complete items in stream order, release what waited on them,
+ * answer waiters) until the queue is empty, then re-arm the eventfd
+ *
+ * Executor threads write the eventfd only when cq_signalled is false, and
+ * it is set false only here, under the lock, once the queue was found
+ * empty: while the loop thread is busy, completions pile up without a
+ * syscall each, and the thread never sleeps on a non-empty queue.
+ *
+ * When nothing waits for a completion (no reply, waiter or dependency: a
+ * flood of NO_REPLY launches), executors signal only every VGPU_CQ_BATCH
+ * completions; a client paused by backpressure resumes at a low mark far
+ * more than one batch below its high mark, so batches suffice there too.  Whatever starts to wait later does so
+ * on the loop thread, which drains before and after every wakeup and
+ * turns prompt signalling back on before it sleeps.
+ */
+void vgpu_completions_drain(VgpuServer *srv)
+{
+    for (;;) {
+        bool prompt = srv->nurgent || srv->nwaiters;
+        VgpuWork *w;
+
+        pthread_mutex_lock(&srv->cq_lock);
+        w = srv->cq_head;
+        srv->cq_head = srv->cq_tail = NULL;
+        srv->cq_len = 0;
+        if (!w) {
+            srv->cq_signalled = false;
+            srv->cq_prompt = prompt;
+        }
+        pthread_mutex_unlock(&srv->cq_lock);
+        if (!w) {
+            break;
+        }
+        completions_process(srv, w);
+    }
     vgpu_runq_pump(srv);
     vgpu_reap_streams(srv);
+}
+
+/* The eventfd fired: clear its counter; the loop drains afterwards. */
+void vgpu_completions_ack(VgpuServer *srv)
+{
+    uint64_t cnt;
+
+    if (read(srv->evfd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN) {
+        vgpu_debug("eventfd read: %s", strerror(errno));
+    }
 }
 
 /* ---- waiters ------------------------------------------------------------ */
@@ -470,6 +515,7 @@ void vgpu_ctx_add_waiter(VgpuCtx *ctx, VgpuWaiter *w)
     }
     w->next = NULL;
     *pp = w;
+    ctx->tenant->srv->nwaiters++;
 }
 
 static bool waiter_ready(VgpuCtx *ctx, const VgpuWaiter *w)
@@ -502,6 +548,7 @@ void vgpu_ctx_check_waiters(VgpuCtx *ctx)
 
             if (waiter_ready(ctx, w)) {
                 *pp = w->next;
+                ctx->tenant->srv->nwaiters--;
                 if (w->frees_ctx) {
                     w->fn(ctx, w);
                     free(w);

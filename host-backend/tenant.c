@@ -469,6 +469,7 @@ void vgpu_ctx_free(VgpuCtx *ctx)
         VgpuWaiter *w = ctx->waiters;
 
         ctx->waiters = w->next;
+        srv->nwaiters--;
         if (w->stream) {
             vgpu_stream_put(w->stream);
         }

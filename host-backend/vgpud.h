@@ -241,6 +241,7 @@ struct VgpuWork {
     uint8_t engine;         /* VgpuEngine */
     bool reply;             /* answer on completion */
     bool cancelled;         /* never ran: connection closed or ctx poisoned */
+    bool urgent;            /* its completion unblocks something */
     uint32_t cmd;
     uint64_t seq;
     int status;
@@ -407,6 +408,12 @@ struct VgpuServer {
     pthread_mutex_t cq_lock;
     VgpuWork *cq_head, *cq_tail;
     bool cq_signalled;
+    bool cq_prompt;             /* signal every completion, not batches */
+    unsigned cq_len;
+    /* what makes prompt completion matter (loop thread only) */
+    uint64_t nurgent;           /* replying, host or dependent items */
+    uint64_t nwaiters;
+    unsigned npaused;           /* connections held back by backpressure */
     VgpuWork *free_work;        /* freelist, loop thread only */
     size_t nfree_work;
     VgpuTenant *tenants;
@@ -467,6 +474,7 @@ void vgpu_work_enqueue(VgpuServer *srv, VgpuWork *w);
 int vgpu_work_add_dep(VgpuWork *w, VgpuStream *s, uint64_t seq);
 void vgpu_work_submit(VgpuServer *srv, VgpuWork *w);
 void vgpu_completions_drain(VgpuServer *srv);
+void vgpu_completions_ack(VgpuServer *srv);
 void vgpu_ctx_kick(VgpuCtx *ctx);
 void vgpu_ctx_add_waiter(VgpuCtx *ctx, VgpuWaiter *w);
 void vgpu_ctx_check_waiters(VgpuCtx *ctx);
