@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Host demo: start vgpud, run every CUDA sample through libcuda.so.1 over
-# vgpud's local socket, show what the admin socket reports, stop vgpud.
+# vgpud's local socket, then all at once as separate tenants while the
+# admin socket shows them sharing the device, and stop vgpud.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,8 +14,9 @@ usage: ${0##*/} [-h]
 Starts vgpud on a temporary socket (the cuda backend when an NVIDIA GPU is
 present, the sim CPU interpreter otherwise), runs every sample in
 \$BUILD/bin/samples against build/lib/libcuda.so.1 over that socket, prints
-each sample's result line and the admin socket's "list" output, and stops
-vgpud.  Build first with "make all" ("make demo" does both).
+each sample's result line, then runs them all at once (one tenant each)
+and prints the admin socket's "list" while they share the device, and
+stops vgpud.  Build first with "make all" ("make demo" does both).
 
 This demo runs on the host only: the VM path (QEMU device, guest driver)
 is not part of it yet.
@@ -88,9 +90,41 @@ for s in "${samples[@]}"; do
     fi
 done
 
+# Sharing: every sample at once, each process its own tenant, plus one
+# larger matrix multiply so that the tenants overlap long enough to be seen.
 echo
-echo "== vgpud admin socket: list"
+echo "== Sharing one device: ${#samples[@]} samples and a 1024x1024 matrixMul at once"
+pids=()
+names=()
+for s in "${samples[@]}" matrixMul-1024; do
+    [[ $s == matrixMul-1024 ]] && args=(-n 1024) || args=()
+    exe=$SAMPLES_DIR/${s%-1024}
+    [[ -x $exe ]] || continue
+    "$exe" "${args[@]}" >"$tmp/share-$s.out" 2>&1 &
+    pids+=($!)
+    names+=("$s")
+done
+connected_tenants() {
+    vgpud_admin_json list 2>/dev/null | python3 -c '
+import json, sys
+print(sum(1 for t in json.load(sys.stdin).get("tenants", []) if t.get("connected")))' 2>/dev/null
+}
+several_connected() { (($(connected_tenants || echo 0) >= 2)); }
+if vgpud_poll 20 several_connected; then
+    echo "   vgpud admin socket, list (while they run):"
+else
+    echo "   (the clients finished before a snapshot showed two at once)"
+fi
 vgpud_admin list | sed 's/^/   /'
+for i in "${!pids[@]}"; do
+    if wait "${pids[$i]}"; then
+        printf '   %s\n' "$(tail -n 1 "$tmp/share-${names[$i]}.out")"
+    else
+        sed 's/^/   /' "$tmp/share-${names[$i]}.out"
+        echo "   FAILED (concurrent ${names[$i]})"
+        failed+=("${names[$i]} (concurrent)")
+    fi
+done
 
 echo
 echo "== Stopping vgpud (SIGTERM)"
@@ -101,8 +135,9 @@ echo
 echo "What happened: vgpud served ${#samples[@]} CUDA Driver API programs,"
 echo "each an unmodified binary linked with -lcuda, through libvgpu"
 echo "(build/lib/libcuda.so.1) over a local UNIX socket, executing their"
-echo "kernels on the $VGPU_BACKEND backend; every sample checked its result"
-echo "against a CPU reference."
+echo "kernels on the $VGPU_BACKEND backend, first one by one and then all at"
+echo "once as separate tenants of one device; every sample checked its"
+echo "result against a CPU reference."
 echo "Not shown yet: the VM path (QEMU vgpu-virtio device and guest driver);"
 echo "this demo runs on the host only."
 if ((${#failed[@]})); then
