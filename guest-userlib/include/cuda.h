@@ -314,6 +314,58 @@ typedef enum CUmemorytype_enum {
 	CU_MEMORYTYPE_UNIFIED = 0x04
 } CUmemorytype;
 
+/* cuLaunchKernelEx: launch configuration and attributes. */
+typedef enum CUlaunchAttributeID_enum {
+	CU_LAUNCH_ATTRIBUTE_IGNORE = 0,
+	CU_LAUNCH_ATTRIBUTE_ACCESS_POLICY_WINDOW = 1,
+	CU_LAUNCH_ATTRIBUTE_COOPERATIVE = 2,
+	CU_LAUNCH_ATTRIBUTE_SYNCHRONIZATION_POLICY = 3,
+	CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION = 4,
+	CU_LAUNCH_ATTRIBUTE_CLUSTER_SCHEDULING_POLICY_PREFERENCE = 5,
+	CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6,
+	CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_EVENT = 7,
+	CU_LAUNCH_ATTRIBUTE_PRIORITY = 8,
+	CU_LAUNCH_ATTRIBUTE_MEM_SYNC_DOMAIN_MAP = 9,
+	CU_LAUNCH_ATTRIBUTE_MEM_SYNC_DOMAIN = 10,
+	CU_LAUNCH_ATTRIBUTE_PREFERRED_CLUSTER_DIMENSION = 11,
+	CU_LAUNCH_ATTRIBUTE_LAUNCH_COMPLETION_EVENT = 12,
+	CU_LAUNCH_ATTRIBUTE_DEVICE_UPDATABLE_KERNEL_NODE = 13,
+	CU_LAUNCH_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT = 14
+} CUlaunchAttributeID;
+
+/* 64 bytes, 8-byte aligned; only the members libvgpu reads are named. */
+typedef union CUlaunchAttributeValue_union {
+	char pad[64];
+	unsigned long long align_;
+	int cooperative;
+	struct {
+		unsigned int x;
+		unsigned int y;
+		unsigned int z;
+	} clusterDim;
+	int priority;
+	unsigned int sharedMemCarveout;
+} CUlaunchAttributeValue;
+
+typedef struct CUlaunchAttribute_st {
+	CUlaunchAttributeID id;
+	char pad[8 - sizeof(CUlaunchAttributeID)];
+	CUlaunchAttributeValue value;
+} CUlaunchAttribute;
+
+typedef struct CUlaunchConfig_st {
+	unsigned int gridDimX;
+	unsigned int gridDimY;
+	unsigned int gridDimZ;
+	unsigned int blockDimX;
+	unsigned int blockDimY;
+	unsigned int blockDimZ;
+	unsigned int sharedMemBytes;
+	CUstream hStream;
+	CUlaunchAttribute *attrs;
+	unsigned int numAttrs;
+} CUlaunchConfig;
+
 /* cuMemHostAlloc flags. */
 #define CU_MEMHOSTALLOC_PORTABLE	0x01
 #define CU_MEMHOSTALLOC_DEVICEMAP	0x02
@@ -414,6 +466,7 @@ typedef enum CUdriverProcAddressQueryResult_enum {
 #define cuStreamSynchronize		__VGPU_PTSZ(cuStreamSynchronize)
 #define cuEventRecord			__VGPU_PTSZ(cuEventRecord)
 #define cuLaunchKernel			__VGPU_PTSZ(cuLaunchKernel)
+#define cuLaunchKernelEx		__VGPU_PTSZ(cuLaunchKernelEx)
 #endif
 
 /* Errors. */
@@ -540,6 +593,8 @@ CUresult cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigned int gridDi
 			unsigned int blockDimY, unsigned int blockDimZ,
 			unsigned int sharedMemBytes, CUstream hStream,
 			void **kernelParams, void **extra);
+CUresult cuLaunchKernelEx(const CUlaunchConfig *config, CUfunction f,
+			  void **kernelParams, void **extra);
 
 /* Driver entry points. */
 CUresult cuGetProcAddress(const char *symbol, void **pfn, int cudaVersion,
@@ -599,6 +654,7 @@ CUresult cuGetExportTable(const void **ppExportTable, const CUuuid *pExportTable
 #undef cuStreamSynchronize
 #undef cuEventRecord
 #undef cuLaunchKernel
+#undef cuLaunchKernelEx
 #endif
 
 #endif /* VGPU_CUDA_H */

@@ -134,6 +134,63 @@ VGPU_API CUresult cuLaunchKernel(CUfunction f, unsigned int gridDimX,
 }
 VGPU_ALIAS(cuLaunchKernel_ptsz, cuLaunchKernel);
 
+/*
+ * Scheduling hints among the attributes are accepted; cooperative
+ * launches, clusters larger than one block and attributes that record
+ * events are not offered.
+ */
+static int check_launch_attrs(const CUlaunchAttribute *a, unsigned int n)
+{
+	unsigned int i;
+
+	if (n && !a)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		switch (a[i].id) {
+		case CU_LAUNCH_ATTRIBUTE_IGNORE:
+		case CU_LAUNCH_ATTRIBUTE_ACCESS_POLICY_WINDOW:
+		case CU_LAUNCH_ATTRIBUTE_SYNCHRONIZATION_POLICY:
+		case CU_LAUNCH_ATTRIBUTE_CLUSTER_SCHEDULING_POLICY_PREFERENCE:
+		case CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION:
+		case CU_LAUNCH_ATTRIBUTE_PRIORITY:
+		case CU_LAUNCH_ATTRIBUTE_MEM_SYNC_DOMAIN_MAP:
+		case CU_LAUNCH_ATTRIBUTE_MEM_SYNC_DOMAIN:
+		case CU_LAUNCH_ATTRIBUTE_PREFERRED_CLUSTER_DIMENSION:
+		case CU_LAUNCH_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT:
+			break;
+		case CU_LAUNCH_ATTRIBUTE_COOPERATIVE:
+			if (a[i].value.cooperative)
+				return -EOPNOTSUPP;
+			break;
+		case CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION:
+			if (a[i].value.clusterDim.x > 1 || a[i].value.clusterDim.y > 1 ||
+			    a[i].value.clusterDim.z > 1)
+				return -EOPNOTSUPP;
+			break;
+		default:
+			return -EOPNOTSUPP;
+		}
+	}
+	return 0;
+}
+
+VGPU_API CUresult cuLaunchKernelEx(const CUlaunchConfig *config, CUfunction f,
+				   void **kernelParams, void **extra)
+{
+	int err = vgpu_check_init();
+
+	if (!err && !config)
+		err = -EINVAL;
+	if (!err)
+		err = check_launch_attrs(config->attrs, config->numAttrs);
+	if (!err)
+		err = launch(f, config->gridDimX, config->gridDimY, config->gridDimZ,
+			     config->blockDimX, config->blockDimY, config->blockDimZ,
+			     config->sharedMemBytes, config->hStream, kernelParams, extra);
+	return vgpu_result(err);
+}
+VGPU_ALIAS(cuLaunchKernelEx_ptsz, cuLaunchKernelEx);
+
 VGPU_API CUresult cuFuncGetAttribute(int *pi, CUfunction_attribute attrib,
 				     CUfunction hfunc)
 {

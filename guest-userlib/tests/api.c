@@ -415,6 +415,45 @@ TEST(extra_buffer_launch_packs_mixed_parameters)
 	OK(cuMemFree(d));
 }
 
+TEST(launch_kernel_ex_takes_a_config_and_hints)
+{
+	enum { N = 256 };
+	float x[N], y[N], a = 3;
+	int n = N, i, ok = 1;
+	CUdeviceptr dx, dy;
+	CUfunction f;
+	void *args[] = { &a, &dx, &dy, &n };
+	CUlaunchAttribute attrs[2];
+	CUlaunchConfig cfg = { 1, 1, 1, N, 1, 1, 0, NULL, attrs, 2 };
+
+	memset(attrs, 0, sizeof(attrs));
+	attrs[0].id = CU_LAUNCH_ATTRIBUTE_PRIORITY;
+	attrs[0].value.priority = -1;
+	attrs[1].id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+	attrs[1].value.clusterDim.x = attrs[1].value.clusterDim.y =
+		attrs[1].value.clusterDim.z = 1;
+	for (i = 0; i < N; i++) {
+		x[i] = i;
+		y[i] = 1;
+	}
+	OK(cuModuleGetFunction(&f, mod, "axpy"));
+	OK(cuMemAlloc(&dx, sizeof(x)));
+	OK(cuMemAlloc(&dy, sizeof(y)));
+	OK(cuMemcpyHtoD(dx, x, sizeof(x)));
+	OK(cuMemcpyHtoD(dy, y, sizeof(y)));
+	OK(cuLaunchKernelEx(&cfg, f, args, NULL));
+	OK(cuMemcpyDtoH(y, dy, sizeof(y)));
+	for (i = 0; i < N; i++)
+		ok &= y[i] == 3.0f * i + 1;
+	CHECK(ok);
+	attrs[1].id = CU_LAUNCH_ATTRIBUTE_COOPERATIVE;
+	attrs[1].value.cooperative = 1;
+	CHECK_EQ(cuLaunchKernelEx(&cfg, f, args, NULL), CUDA_ERROR_NOT_SUPPORTED);
+	CHECK_EQ(cuLaunchKernelEx(NULL, f, args, NULL), CUDA_ERROR_INVALID_VALUE);
+	OK(cuMemFree(dx));
+	OK(cuMemFree(dy));
+}
+
 TEST(bad_launch_configurations_are_invalid_value)
 {
 	CUfunction f;
@@ -793,6 +832,7 @@ int main(int argc, char **argv)
 		TAP_ENTRY(broken_ptx_fails_with_a_log),
 		TAP_ENTRY(kernel_params_launch_computes_axpy),
 		TAP_ENTRY(extra_buffer_launch_packs_mixed_parameters),
+		TAP_ENTRY(launch_kernel_ex_takes_a_config_and_hints),
 		TAP_ENTRY(bad_launch_configurations_are_invalid_value),
 		TAP_ENTRY(queries_describe_pointers_streams_contexts_and_functions),
 		TAP_ENTRY(streams_and_events_order_and_time_work),

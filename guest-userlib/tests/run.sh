@@ -96,7 +96,8 @@ if [[ -r $NVIDIA_INC/cuda.h ]]; then
         grep -oE '^#define (CU|CUDA)_[A-Z0-9_]+\b' "$hdr" | awk '{ print $2 }' |
             grep -v '^CUDA_VERSION$' | sort -u |
             sed 's/.*/printf("%s %lld\\n", "&", (long long)(intptr_t)(&));/'
-        for t in CUdevprop CUuuid CUctxCreateParams CUdeviceptr CUdevice; do
+        for t in CUdevprop CUuuid CUctxCreateParams CUdeviceptr CUdevice \
+            CUlaunchAttributeValue CUlaunchAttribute CUlaunchConfig; do
             printf 'printf("sizeof(%s) %%zu\\n", sizeof(%s));\n' "$t" "$t"
         done
         echo 'return 0; }'
