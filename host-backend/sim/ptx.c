@@ -86,7 +86,9 @@ typedef struct Parser {
     uint32_t nchunks, capchunks;
     size_t chunk_used;
     SimFunc tmpf;           /* a .func's return parameter while parsing */
-    uint8_t *rw;            /* declared width (bytes) of each register */
+    uint8_t *rw;            /* declared width (bytes) of each register;
+                               0x81 marks a predicate */
+    int cur_op;             /* opcode being parsed (operand checks) */
     uint32_t caprw;
     /* Pending call argument list (from call operands). */
 } Parser;
@@ -680,7 +682,7 @@ static uint32_t new_reg(Parser *ps, uint32_t line)
         ps->caprw = ps->caprw ? ps->caprw * 2 : 256;
         ps->rw = xrealloc(ps, ps->rw, ps->caprw);
     }
-    ps->rw[ps->fn->nregs] = 8;
+    ps->rw[ps->fn->nregs] = 0;    /* internal: not checked */
     return ps->fn->nregs++;
 }
 
@@ -1377,11 +1379,35 @@ static SimInsn *emit(Parser *ps, uint32_t line)
     return in;
 }
 
+/*
+ * PTX operand rules: a predicate register only where a predicate is
+ * expected, and a register of the instruction type's size (ld, st and cvt
+ * accept wider registers).
+ */
+static void check_reg(Parser *ps, uint32_t reg, int ty, uint32_t line)
+{
+    uint8_t w = reg < ps->fn->nregs ? ps->rw[reg] : 0;
+    uint32_t tsz = type_size(ty);
+    bool relaxed = ps->cur_op == OP_LD || ps->cur_op == OP_ST || ps->cur_op == OP_CVT;
+
+    if (!w || !ty) {
+        return;
+    }
+    if ((ty == SIM_T_PRED) != (w == 0x81)) {
+        fail(ps, line, ty == SIM_T_PRED ? "a predicate register is expected"
+                                       : "a predicate register cannot be used here");
+    }
+    if (ty != SIM_T_PRED && tsz && (relaxed ? w < tsz : w != tsz)) {
+        fail(ps, line, "register of %u bytes where the instruction type has %u", w, tsz);
+    }
+}
+
 /* Materializes a value operand into a register (of instruction type @ty). */
 static uint32_t val_reg(Parser *ps, POp *o, int ty, uint32_t line)
 {
     switch (o->kind) {
     case PO_REG:
+        check_reg(ps, o->reg, ty, line);
         return o->reg;
     case PO_IMM:
         return const_reg(ps, -1, lit_as(&o->lit, ty), line);
@@ -1580,6 +1606,7 @@ static void parse_insn(Parser *ps, Tok optok, int32_t pred, bool pneg)
         fail(ps, line, "unknown instruction '%.*s'", (int)(optok.len > 40 ? 40 : optok.len),
              optok.s);
     }
+    ps->cur_op = op;
     if (dot) {
         parse_mods(ps, op, dot + 1, optok.len - blen - 1, &m, line);
     } else {
@@ -2038,6 +2065,17 @@ static void parse_insn(Parser *ps, Tok optok, int32_t pred, bool pneg)
             }
         }
         tmp.o[0] = dst_reg(ps, &ops[0], line);
+        if (ops[0].kind == PO_REG && op != OP_DP4A && op != OP_DP2A) {
+            /* Destination: the result type's size. */
+            int dty = ty;
+            if ((op == OP_MUL || op == OP_MAD || op == OP_MADC) && (m.flags & SIM_F_WIDE)) {
+                dty = type_size(ty) == 4 ? SIM_T_B64 : type_size(ty) == 2 ? SIM_T_B32 : SIM_T_B16;
+            }
+            if (op == OP_POPC || op == OP_CLZ || op == OP_BFIND) {
+                dty = SIM_T_B32;
+            }
+            check_reg(ps, tmp.o[0], dty, line);
+        }
 
         break;
     }
@@ -2067,7 +2105,13 @@ static char *arena_str(Parser *ps, const char *s, size_t n)
 static void parse_reg_decl(Parser *ps, uint32_t line)
 {
     uint32_t align, vec;
+    Tok *tt = peek(ps);
+    bool is_pred = tok_is(tt, ".pred");
     uint32_t esz = parse_decl_type(ps, &align, &vec) * vec;
+
+    if (is_pred) {
+        esz = 0x81;
+    }
 
     do {
         Tok nm = expect_id(ps, "a register name");
@@ -2083,13 +2127,13 @@ static void parse_reg_decl(Parser *ps, uint32_t line)
                                  (unsigned long long)i);
                 char *k = arena_str(ps, buf, (size_t)l);
                 uint32_t r = new_reg(ps, line);
-                ps->rw[r] = (uint8_t)(esz > 8 ? 8 : esz);
+                ps->rw[r] = (uint8_t)(esz == 0x81 ? esz : esz > 8 ? 8 : esz);
                 name_add(ps, k, (uint32_t)l, FN_REG, r, 0);
                 ps->fn->ndecl_regs++;
             }
         } else {
             uint32_t r = new_reg(ps, line);
-            ps->rw[r] = (uint8_t)(esz > 8 ? 8 : esz);
+            ps->rw[r] = (uint8_t)(esz == 0x81 ? esz : esz > 8 ? 8 : esz);
             name_add(ps, nm.s, nm.len, FN_REG, r, 0);
             ps->fn->ndecl_regs++;
         }
@@ -2140,6 +2184,7 @@ static void parse_body(Parser *ps)
     SimFunc *f = ps->fn;
 
     ps->zero_reg = const_reg(ps, -1, 0, f->line);
+    ps->cur_op = -1;
     for (;;) {
         Tok t = next(ps);
 
@@ -2529,6 +2574,16 @@ static void finish_program(Parser *ps)
         fail(ps, ps->line, "static shared memory too large");
     }
     p->module_shared = (uint32_t)m;
+    uint64_t cbank = 0;
+    for (uint32_t i = 0; i < p->nsyms; i++) {
+        if (p->syms[i].kind == SIM_SYM_CONST) {
+            cbank += align_up(p->syms[i].size, p->syms[i].align ? p->syms[i].align : 1);
+        }
+    }
+    if (cbank > 65536) {
+        fail(ps, ps->line, "%llu bytes of .const data exceed the 64 KiB constant bank",
+             (unsigned long long)cbank);
+    }
     for (uint32_t fi = 0; fi < p->nfuncs; fi++) {
         SimFunc *f = &p->funcs[fi];
         uint64_t own = m;

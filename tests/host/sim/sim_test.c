@@ -372,10 +372,11 @@ TEST(half_precision_arithmetic_rounds_once)
     /* 1 + 2^-11 needs rounding to even: 1.0; 65504 + 16 overflows to inf. */
     uint64_t in[3] = { 0x3c00u, 0x1000u, 0x7bffu }, o[5];
 
-    CHECK_EQ(run_body("add.f16 %h1, %r1, %r2;\ncvt.u32.u16 %r4, %h1;\nst.global.u32 [%rd14], %r4;\n"
-                      "add.rp.f16 %h2, %r1, %r2;\ncvt.u32.u16 %r5, %h2;\nst.global.u32 [%rd14+8], %r5;\n"
-                      "mul.f16 %h3, %r3, 0x4000;\ncvt.u32.u16 %r6, %h3;\nst.global.u32 [%rd14+16], %r6;\n"
-                      "neg.f16 %h4, %r1;\ncvt.u32.u16 %r7, %h4;\nst.global.u32 [%rd14+24], %r7;\n"
+    CHECK_EQ(run_body("cvt.u16.u32 %h5, %r1;\ncvt.u16.u32 %h6, %r2;\ncvt.u16.u32 %h7, %r3;\n"
+                      "add.f16 %h1, %h5, %h6;\ncvt.u32.u16 %r4, %h1;\nst.global.u32 [%rd14], %r4;\n"
+                      "add.rp.f16 %h2, %h5, %h6;\ncvt.u32.u16 %r5, %h2;\nst.global.u32 [%rd14+8], %r5;\n"
+                      "mul.f16 %h3, %h7, 0x4000;\ncvt.u32.u16 %r6, %h3;\nst.global.u32 [%rd14+16], %r6;\n"
+                      "neg.f16 %h4, %h5;\ncvt.u32.u16 %r7, %h4;\nst.global.u32 [%rd14+24], %r7;\n"
                       "add.f16x2 %r8, %r1, %r1;\nst.global.u32 [%rd14+32], %r8;\n",
                       in, o, 5), 0);
     CHECK_EQ((uint32_t)o[0], 0x3c00);
@@ -1190,6 +1191,14 @@ TEST(malformed_ptx_is_refused_with_the_line)
     load_text(c, ".version 9.0\n.target sm_75\n.address_size 64\n.visible .entry k(\n", &rc);
     CHECK_EQ(rc, VGPU_S_INVALID_PTX);
     load_text(c, ".version 10.0\n.target sm_75\n", &rc);
+    CHECK_EQ(rc, VGPU_S_INVALID_PTX);
+    load_text(c, ".version 9.0\n.target sm_75\n.address_size 64\n"
+                 ".visible .entry k()\n{\n.reg .pred %p1;\n.reg .f64 %fd1;\n"
+                 "add.s32 %p1, %fd1, 1;\nret;\n}\n", &rc);
+    CHECK_EQ(rc, VGPU_S_INVALID_PTX);
+    CHECK(strstr(logbuf, "line 8") != NULL);
+    load_text(c, ".version 9.0\n.target sm_75\n.address_size 64\n"
+                 ".const .align 4 .b8 big[70000];\n.visible .entry k()\n{\nret;\n}\n", &rc);
     CHECK_EQ(rc, VGPU_S_INVALID_PTX);
     vgpu_exec_sim_ops.ctx_destroy(c);
 }
