@@ -20,6 +20,7 @@ suites=(
     tests/host/unit/run.sh
     tests/host/sched/run.sh
     tests/host/sim/run.sh
+    guest-userlib/tests/run.sh
     tests/host/integration/run.sh
     tests/host/conformance/run.sh
     tests/host/sanitize/run.sh
