@@ -129,6 +129,19 @@ for s in "${samples[@]}"; do
     result $? "sample $s runs over the socket and matches the CPU reference"
 done
 
+# Kernel printf reaches the client's stdout: one line per thread.
+out=$(timeout -k 5 "$limit" "$bin/kprintf" 31 2>&1)
+rc=$?
+printf '%s\n' "$out" | head -n 8 | sed 's/^/# /'
+lines=0
+for b in 0 1; do
+    for t in 0 1 2; do
+        grep -qx "kernel says 31 from block $b thread $t" <<<"$out" && lines=$((lines + 1))
+    done
+done
+((rc == 0 && lines == 6))
+result $? "kernel printf output reaches the client's stdout, one line per thread"
+
 run_tap api "$bin/api"
 vgpud_alive
 result $? "vgpud is still running after the API tests"

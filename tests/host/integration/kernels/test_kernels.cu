@@ -2,6 +2,8 @@
 // test_kernels.cu - kernels the API-semantics tests launch, one per behaviour
 // they need; built to PTX and to fatbins whose output is committed.
 
+#include <cstdio>
+
 // A global the tests read and write through cuModuleGetGlobal.
 extern "C" __device__ int answer = 42;
 extern "C" __device__ float table[16] = { 0.5f, 1.5f, 2.5f, 3.5f, 4.5f, 5.5f, 6.5f, 7.5f,
@@ -73,4 +75,11 @@ extern "C" __global__ void coords(int *out)
     int n = blockDim.x * blockDim.y * blockDim.z;
 
     out[b * n + t] = b * 1000 + t;
+}
+
+// Kernel printf: the text must reach the program's stdout.
+extern "C" __global__ void sayHello(int v)
+{
+    printf("kernel says %d from block %d thread %d\n", v, blockIdx.x,
+           threadIdx.x);
 }
