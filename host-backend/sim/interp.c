@@ -33,8 +33,6 @@
 #define MAX_WARP_REGS (1u << 13)       /* 2 MiB of registers per warp */
 #define MAX_BLOCK_REG_BYTES (64u << 20)  /* entry registers of one block */
 
-uint64_t sim_const_value(const SimProgram *p, const SimFunc *f, const SimConst *c);
-
 typedef struct Frame {
     const SimFunc *fn;
     uint32_t rbase;         /* first register (in registers) */

@@ -78,8 +78,6 @@ typedef struct Parser {
     uint32_t capcode, capconsts;
     uint32_t *label_pc;     /* label index -> pc (UINT32_MAX: undefined) */
     uint32_t nlabels, caplabels;
-    struct { uint32_t insn; uint32_t label; uint32_t line; } *bfix;
-    uint32_t nbfix, capbfix;
     uint32_t zero_reg;
     /* Arena for generated register names (%r0..%rN), freed per function. */
     char **chunks;
@@ -90,7 +88,6 @@ typedef struct Parser {
                                0x81 marks a predicate */
     int cur_op;             /* opcode being parsed (operand checks) */
     uint32_t caprw;
-    /* Pending call argument list (from call operands). */
 } Parser;
 
 static void fail(Parser *ps, uint32_t line, const char *fmt, ...)
@@ -2706,7 +2703,6 @@ int sim_ptx_parse(const char *text, size_t len, SimProgram **out,
     free(ps->fnames);
     free(ps->undo);
     free(ps->label_pc);
-    free(ps->bfix);
     free(ps->chunks);
     free(ps->tmpf.params);
     free(ps->rw);
@@ -2747,21 +2743,6 @@ static uint64_t sym_value(const SimProgram *p, const SimFunc *f, int32_t sym)
         (void)f;
         return 0;
     }
-}
-
-void sim_program_resolve(SimProgram *p)
-{
-    for (uint32_t fi = 0; fi < p->nfuncs; fi++) {
-        SimFunc *f = &p->funcs[fi];
-        for (uint32_t i = 0; i < f->nconsts; i++) {
-            SimConst *c = &f->consts[i];
-            if (c->sym >= 0) {
-                /* Keep the addend in .value; the resolved sum goes in .reg's init. */
-                (void)c;
-            }
-        }
-    }
-    (void)sym_value;
 }
 
 uint64_t sim_const_value(const SimProgram *p, const SimFunc *f, const SimConst *c);

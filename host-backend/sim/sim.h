@@ -221,8 +221,8 @@ typedef struct SimProgram {
 int sim_ptx_parse(const char *text, size_t len, SimProgram **out,
                   char *log, size_t loglen);
 void sim_program_free(SimProgram *p);
-/* Patches symbol addresses into every function's constants. */
-void sim_program_resolve(SimProgram *p);
+/* Value of constant register @c of @f (symbol addresses resolved). */
+uint64_t sim_const_value(const SimProgram *p, const SimFunc *f, const SimConst *c);
 int sim_program_find_func(const SimProgram *p, const char *name);
 int sim_program_find_sym(const SimProgram *p, const char *name);
 /* Fills @info (params packed as the CUDA driver packs kernelParams). */
