@@ -246,6 +246,22 @@ VGPU_API CUresult cuFuncSetCacheConfig(CUfunction hfunc, CUfunc_cache config)
 	return vgpu_result(err);
 }
 
+/* The layout vgpud reported at lookup, which launches are packed against. */
+VGPU_API CUresult cuFuncGetParamInfo(CUfunction func, size_t paramIndex,
+				     size_t *paramOffset, size_t *paramSize)
+{
+	int err = check_func(func);
+
+	if (!err && (!paramOffset || paramIndex >= func->nparams))
+		err = -EINVAL;
+	if (err)
+		return vgpu_result(err);
+	*paramOffset = func->params[paramIndex].offset;
+	if (paramSize)
+		*paramSize = func->params[paramIndex].size;
+	return CUDA_SUCCESS;
+}
+
 VGPU_API CUresult cuFuncGetName(const char **name, CUfunction hfunc)
 {
 	int err = check_func(hfunc);

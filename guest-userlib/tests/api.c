@@ -500,7 +500,7 @@ TEST(queries_describe_pointers_streams_contexts_and_functions)
 	CUfunction f;
 	unsigned long long id1 = 0, id2 = 0;
 	unsigned int type = 0;
-	size_t size = 0;
+	size_t size = 0, poff = 1, psz = 0;
 	const char *name = NULL;
 	char bus[32] = "";
 	void *host, *hp = NULL;
@@ -549,6 +549,15 @@ TEST(queries_describe_pointers_streams_contexts_and_functions)
 	OK(cuModuleGetFunction(&f, mod, "axpy"));
 	OK(cuFuncGetName(&name, f));
 	CHECK(name && !strcmp(name, "axpy"));
+	/* axpy(float, float *, float *, unsigned): natural alignment */
+	OK(cuFuncGetParamInfo(f, 0, &poff, &psz));
+	CHECK(poff == 0 && psz == 4);
+	OK(cuFuncGetParamInfo(f, 1, &poff, NULL));
+	CHECK_EQ(poff, 8);
+	OK(cuFuncGetParamInfo(f, 3, &poff, &psz));
+	CHECK(poff == 24 && psz == 4);
+	CHECK_EQ(cuFuncGetParamInfo(f, 4, &poff, &psz), CUDA_ERROR_INVALID_VALUE);
+	CHECK_EQ(cuFuncGetParamInfo(f, 0, NULL, &psz), CUDA_ERROR_INVALID_VALUE);
 	OK(cuOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, f, 128, 0));
 	CHECK(blocks >= 1);
 	OK(cuOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, f, 1 << 20, 0));
