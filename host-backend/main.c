@@ -46,6 +46,10 @@ static void usage(FILE *f)
 "  --backend=auto|sim|cuda  executor (default auto: cuda when a device is\n"
 "                         usable, else sim)\n"
 "  --threads=N            executor worker threads (0: one per core)\n"
+"  --libcuda=PATH         cuda: the driver library to load (default\n"
+"                         libcuda.so.1 from the library path)\n"
+"  --watchdog-ms=N        cuda: a launch running longer poisons its context\n"
+"                         with LAUNCH_TIMEOUT (default 0: no limit)\n"
 "  --vm name=NAME,socket=PATH[,weight=W]%s\n"
 "                         serve a VM's vgpu-virtio device on a vhost-user\n"
 "                         socket, the VM a tenant of that weight (repeatable)\n"
@@ -74,21 +78,28 @@ static void print_capabilities(void)
            VGPU_VHOST_AVAILABLE ? ",\n    \"vm\"" : "");
 }
 
+/* --libcuda and --watchdog-ms: read by backend_init only */
+static VgpuExecConfig exec_cfg;
+
 static int backend_init(VgpuServer *srv, const char *name, unsigned threads)
 {
-    VgpuExecConfig cfg = { .threads = threads };
+    VgpuExecConfig cfg = exec_cfg;
     char err[256] = "";
     int st;
+
+    cfg.threads = threads;
 
     if (!strcmp(name, "cuda") || !strcmp(name, "auto")) {
         st = vgpu_exec_cuda_ops.init(&cfg, &srv->exec, err, sizeof(err));
         if (st == VGPU_S_OK) {
             srv->ops = &vgpu_exec_cuda_ops;
-            vgpu_info("backend cuda");
+            srv->ops->device_info(srv->exec, &srv->info);
+            vgpu_info("backend cuda: %s", srv->info.name);
             return 0;
         }
         if (!strcmp(name, "cuda")) {
-            vgpu_error("--backend=cuda: no usable CUDA device: %s",
+            vgpu_error("--backend=cuda: no usable CUDA device: %s "
+                       "(--backend=sim runs on the CPU)",
                        err[0] ? err : "initialisation failed");
             return -1;
         }
@@ -154,6 +165,8 @@ int main(int argc, char **argv)
         { "admin-socket", required_argument, NULL, 'a' },
         { "backend", required_argument, NULL, 'b' },
         { "threads", required_argument, NULL, 't' },
+        { "libcuda", required_argument, NULL, 'c' },
+        { "watchdog-ms", required_argument, NULL, 'w' },
         { "log-level", required_argument, NULL, 'l' },
         { "vm", required_argument, NULL, 'm' },
         { "print-capabilities", no_argument, NULL, 'p' },
@@ -194,6 +207,17 @@ int main(int argc, char **argv)
             o.threads = (unsigned)strtoul(optarg, &end, 10);
             if (errno || *end || o.threads > 1024) {
                 fprintf(stderr, "vgpud: bad --threads '%s'\n", optarg);
+                return 1;
+            }
+            break;
+        case 'c':
+            exec_cfg.libcuda_path = optarg;
+            break;
+        case 'w':
+            errno = 0;
+            exec_cfg.watchdog_ms = strtoull(optarg, &end, 10);
+            if (errno || *end || optarg[0] == '-') {
+                fprintf(stderr, "vgpud: bad --watchdog-ms '%s'\n", optarg);
                 return 1;
             }
             break;
