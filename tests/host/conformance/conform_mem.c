@@ -833,6 +833,41 @@ TEST(divergent_loops_reconverge_before_warp_shuffle)
     }
 }
 
+TEST(warp_synchronous_shared_memory_and_partial_mask_shuffles)
+{
+    int in[64], out[65], sum = 0;
+    CUdeviceptr din, dout;
+    CUmodule mod;
+    CUfunction fn;
+    void *params[] = { &din, &dout };
+
+    for (int t = 0; t < 64; t++) {
+        in[t] = t * t - 100 * (t & 3);
+        sum += in[t];
+    }
+    SETUP();
+    LOAD("ptx/warp.ptx", "warp_sync", &mod, &fn);
+    CU(cuMemAlloc(&din, sizeof(in)));
+    CU(cuMemAlloc(&dout, sizeof(out)));
+    CU(cuMemcpyHtoD(din, in, sizeof(in)));
+    CU(h_launch1(fn, 1, 64, 0, params));
+    CU(cuCtxSynchronize());
+    CU(cuMemcpyDtoH(out, dout, sizeof(out)));
+    CHECK_EQ(out[64], sum);
+    for (int t = 0; t < 64; t++) {
+        int w = t & ~31, l = t & 31, want;
+
+        if (l < 16) {
+            int q = w + (l & ~3);
+
+            want = in[q] + in[q + 1] + in[q + 2] + in[q + 3];
+        } else {
+            want = in[w + 31] - 1;
+        }
+        CHECK_EQ(out[t], want);
+    }
+}
+
 TEST(special_registers_tid_ntid_ctaid_nctaid_laneid_clock_globaltimer)
 {
     enum { GX = 2, GY = 3, GZ = 2, BX = 4, BY = 3, BZ = 2 };
@@ -1007,6 +1042,7 @@ static const struct tap_test tests[] = {
     TAP_ENTRY(match_any_and_match_all),
     TAP_ENTRY(redux_sync_add_min_max_and_or_xor),
     TAP_ENTRY(divergent_loops_reconverge_before_warp_shuffle),
+    TAP_ENTRY(warp_synchronous_shared_memory_and_partial_mask_shuffles),
     TAP_ENTRY(special_registers_tid_ntid_ctaid_nctaid_laneid_clock_globaltimer),
     TAP_ENTRY(printf_through_vprintf_reaches_stdout),
     TAP_ENTRY(trap_fails_the_launch_and_the_error_is_sticky),

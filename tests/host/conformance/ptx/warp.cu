@@ -120,3 +120,35 @@ extern "C" __global__ void sregs(unsigned int *out, unsigned long long *t)
     o[15] = (k1 > k0) | (c1 - c0 > 0) << 1 | (g1 >= g0) << 2 | (g0 != 0) << 3;
     t[i] = g0;
 }
+
+// Warp-synchronous code of the pre-Volta kind (volatile shared memory, no
+// __syncwarp between steps) and shuffles with a partial member mask inside
+// a divergent branch: lockstep execution must give the GPU's answers.
+extern "C" __global__ void warp_sync(const int *in, int *out)
+{
+    __shared__ int s[64];
+    volatile int *vs = s;
+    int t = threadIdx.x;
+
+    s[t] = in[t];
+    __syncthreads();
+    if (t < 32) {
+        vs[t] += vs[t + 32];
+        vs[t] += vs[t + 16];
+        vs[t] += vs[t + 8];
+        vs[t] += vs[t + 4];
+        vs[t] += vs[t + 2];
+        vs[t] += vs[t + 1];
+    }
+    __syncthreads();
+    int v = in[t];
+    if ((t & 31) < 16) {
+        v += __shfl_xor_sync(0x0000ffffu, v, 1);
+        v += __shfl_xor_sync(0x0000ffffu, v, 2);
+    } else {
+        v = __shfl_sync(0xffff0000u, v, 31) - 1;
+    }
+    out[t] = v;
+    if (t == 0)
+        out[64] = s[0];
+}
