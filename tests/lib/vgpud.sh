@@ -15,7 +15,11 @@
 #
 # Environment: VGPUD (default $BUILD/bin/vgpud), VGPUCTL (default
 # $BUILD/bin/vgpuctl), VGPU_BACKEND (default sim), VGPUD_START_TIMEOUT
-# and VGPUD_STOP_TIMEOUT in seconds (readiness bounds, not measurements).
+# and VGPUD_STOP_TIMEOUT in seconds (readiness bounds, not measurements),
+# VGPUD_ARGS (extra options for every daemon started, split on spaces) and
+# VGPUD_ENV (NAME=VALUE words, split on spaces, set for the daemon alone:
+# a cuda-backend vgpud whose libcuda is libvgpu reaches its own vgpud with
+# VGPUD_ENV="VGPU_SOCKET=...", since clients get VGPU_SOCKET of this one).
 
 : "${BUILD:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}"
 : "${VGPUD:=$BUILD/bin/vgpud}"
@@ -68,8 +72,10 @@ vgpud_start() {
     export VGPU_ADMIN_SOCKET=$dir/admin.sock
     VGPUD_LOG=$dir/vgpud.log
     rm -f "$VGPU_SOCKET" "$VGPU_ADMIN_SOCKET"
-    "$VGPUD" --backend="$VGPU_BACKEND" --socket-path "$VGPU_SOCKET" \
-        --admin-socket "$VGPU_ADMIN_SOCKET" "$@" >"$VGPUD_LOG" 2>&1 &
+    # shellcheck disable=SC2086 # both are documented as space-separated
+    env ${VGPUD_ENV:-} "$VGPUD" --backend="$VGPU_BACKEND" \
+        --socket-path "$VGPU_SOCKET" --admin-socket "$VGPU_ADMIN_SOCKET" \
+        ${VGPUD_ARGS:-} "$@" >"$VGPUD_LOG" 2>&1 &
     VGPUD_PID=$!
     export VGPUD_PID VGPUD_LOG
     if ! vgpud_poll "$VGPUD_START_TIMEOUT" vgpud_ready_or_dead ||
