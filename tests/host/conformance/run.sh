@@ -42,7 +42,7 @@ cleanup() {
 trap cleanup EXIT
 
 if [[ ${CONFORMANCE_NATIVE:-0} != 1 ]]; then
-    # shellcheck source=../../lib/vgpud.sh
+    # shellcheck source=tests/lib/vgpud.sh disable=SC1091
     . "$top/tests/lib/vgpud.sh"
     [[ -x $VGPUD ]] || skip_all "$VGPUD is not built"
     [[ -e $BUILD/lib/libcuda.so.1 ]] ||
@@ -52,7 +52,7 @@ if [[ ${CONFORMANCE_NATIVE:-0} != 1 ]]; then
     # end quickly; every legitimate kernel here stays far below it.
     budget=()
     if "$VGPUD" --help 2>&1 | grep -q -- '--insn-budget'; then
-        budget=(--insn-budget=${CONFORMANCE_INSN_BUDGET:-100000000})
+        budget=("--insn-budget=${CONFORMANCE_INSN_BUDGET:-100000000}")
     fi
     if ! vgpud_start "$tmp" "${budget[@]}"; then
         echo "not ok 1 - vgpud starts with --backend=$VGPU_BACKEND"
