@@ -834,6 +834,9 @@ TEST(function_attributes_report_shared_memory_threads_and_ptx_version)
 	CHECK_EQ(v, 0);
 	CU(cuFuncGetAttribute(&v, CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK, f));
 	CHECK(v >= 256 && v <= 1024);
+	/* The virtual architecture the PTX targets (.target sm_75), not the
+	 * PTX ISA version (.version): libraries such as CUB compare this
+	 * value times ten with __CUDA_ARCH__ to pick their kernels. */
 	CU(cuFuncGetAttribute(&v, CU_FUNC_ATTRIBUTE_PTX_VERSION, f));
 	CHECK_EQ(v, 75);
 	CU(cuFuncGetAttribute(&v, CU_FUNC_ATTRIBUTE_NUM_REGS, f));
