@@ -345,6 +345,34 @@ TEST(device_to_device_copy_moves_exactly_the_range)
 	free(dst);
 }
 
+TEST(async_device_to_device_and_generic_copies_keep_stream_order)
+{
+	int in[256], out[256];
+	CUdeviceptr a, b;
+	CUstream s;
+
+	for (int i = 0; i < 256; i++)
+		in[i] = i * 3 + 1;
+	CU(fresh_ctx());
+	CU(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
+	CU(cuMemAlloc(&a, sizeof(in)));
+	CU(cuMemAlloc(&b, sizeof(in)));
+	CU(cuMemcpyHtoDAsync(a, in, sizeof(in), s));
+	CU(cuMemsetD32Async(b, 0, 256, s));
+	CU(cuMemcpyDtoDAsync(b + 4, a, sizeof(in) - 4, s));
+	CU(cuMemcpyDtoHAsync(out, b, sizeof(out), s));
+	CU(cuStreamSynchronize(s));
+	CHECK_EQ(out[0], 0);
+	for (int i = 1; i < 256; i++)
+		CHECK_EQ(out[i], in[i - 1]);
+	/* cuMemcpy with unified addressing: device pointers both ways. */
+	CU(cuMemcpy(a, b, sizeof(in)));
+	memset(out, 0, sizeof(out));
+	CU(cuMemcpyDtoH(out, a, sizeof(out)));
+	CHECK_EQ(out[255], in[254]);
+	CU(cuStreamDestroy(s));
+}
+
 static void round_trip_async(unsigned char *h1, unsigned char *h2, size_t n,
 			     CUstream s, int *tap_failed_)
 {
@@ -986,6 +1014,7 @@ TAP_MAIN(TAP_ENTRY(errors_are_returned_before_cuInit),
 	 TAP_ENTRY(copies_round_trip_for_every_size_and_alignment),
 	 TAP_ENTRY(zero_length_copies_and_memsets_succeed),
 	 TAP_ENTRY(device_to_device_copy_moves_exactly_the_range),
+	 TAP_ENTRY(async_device_to_device_and_generic_copies_keep_stream_order),
 	 TAP_ENTRY(async_copies_round_trip_from_pinned_and_pageable_memory),
 	 TAP_ENTRY(copies_of_64MiB_round_trip_pinned_and_pageable),
 	 TAP_ENTRY(memset_d8_d16_d32_set_exactly_their_range),
