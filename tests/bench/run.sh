@@ -12,7 +12,7 @@
 set -euo pipefail
 
 if [[ ${1:-} == -h ]]; then
-    sed -n '3,10p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '3,11p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
 fi
 
