@@ -83,9 +83,10 @@ struct VgpuExecCtx {
     CtxAlloc *allocs;           /* sorted by base */
     size_t nallocs, capallocs;
     MemSnap *snap;              /* current snapshot, NULL when stale */
-    pthread_mutex_t lock;       /* stream list */
+    pthread_mutex_t lock;       /* stream and module lists */
     VgpuExecStream *def;
     VgpuExecStream *streams;
+    VgpuExecModule *modules;    /* loaded and not unloaded */
 };
 
 struct VgpuExecFunc {
@@ -98,6 +99,7 @@ struct VgpuExecModule {
     SimProgram *prog;
     VgpuExecFunc *funcs;
     _Atomic int refs;           /* owner + in-flight launches */
+    VgpuExecModule *next;       /* in ctx->modules (under ctx->lock) */
 };
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -718,6 +720,7 @@ static void module_unref(VgpuExecModule *m);
 static void sim_ctx_destroy(VgpuExecCtx *c)
 {
     VgpuExecStream *s, *n;
+    VgpuExecModule *m, *mn;
 
     pthread_mutex_lock(&c->lock);
     s = c->streams;
@@ -728,6 +731,15 @@ static void sim_ctx_destroy(VgpuExecCtx *c)
         stream_drain_and_free(s);
     }
     stream_drain_and_free(c->def);
+    /* Modules the caller did not unload go with the context. */
+    pthread_mutex_lock(&c->lock);
+    m = c->modules;
+    c->modules = NULL;
+    pthread_mutex_unlock(&c->lock);
+    for (; m; m = mn) {
+        mn = m->next;
+        module_unref(m);
+    }
     pthread_mutex_lock(&c->mem_lock);
     while (c->nallocs) {
         alloc_remove(c, c->nallocs - 1);
@@ -881,12 +893,26 @@ static int sim_module_load(VgpuExecCtx *c, uint32_t kind, const void *image,
         module_unref(m);
         return rc;
     }
+    pthread_mutex_lock(&c->lock);
+    m->next = c->modules;
+    c->modules = m;
+    pthread_mutex_unlock(&c->lock);
     *out = m;
     return VGPU_S_OK;
 }
 
 static void sim_module_unload(VgpuExecModule *m)
 {
+    VgpuExecCtx *c = m->ctx;
+
+    pthread_mutex_lock(&c->lock);
+    for (VgpuExecModule **pp = &c->modules; *pp; pp = &(*pp)->next) {
+        if (*pp == m) {
+            *pp = m->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
     module_unref(m);
 }
 

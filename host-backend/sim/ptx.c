@@ -2745,8 +2745,6 @@ static uint64_t sym_value(const SimProgram *p, const SimFunc *f, int32_t sym)
     }
 }
 
-uint64_t sim_const_value(const SimProgram *p, const SimFunc *f, const SimConst *c);
-
 uint64_t sim_const_value(const SimProgram *p, const SimFunc *f, const SimConst *c)
 {
     return c->sym >= 0 ? sym_value(p, f, c->sym) + c->value : c->value;

@@ -1025,7 +1025,7 @@ TEST(printf_formats_match_the_host)
     CHECK_EQ(rc, 0);
     CHECK_EQ(simtest_launch(c, func(m, "fmt", NULL), 1, 1, 32, 1, 0, &x, 4), 0);
     snprintf(want, sizeof(want), "i=%d u=%u x=%x ll=%lld s=%s c=%c e=%.3e g=%g pct=%%\n", x,
-             (unsigned)x * 3u, x, (long long)x << 40, "str", 'Z', 12345.678, 0.5);
+             (unsigned)x * 3u, x, (long long)((unsigned long long)(long long)x << 40), "str", 'Z', 12345.678, 0.5);
     if (strcmp(outbuf, want)) {
         printf("# got  %s# want %s", outbuf, want);
     }
