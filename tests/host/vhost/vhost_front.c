@@ -1191,6 +1191,57 @@ TEST(a_disconnect_mid_command_frees_everything)
     CHECK(vmb_ok());
 }
 
+TEST(a_new_memory_table_while_copies_run_keeps_them_valid)
+{
+    Front f;
+    uint64_t ctx, d;
+    struct vgpu_sg_entry sg = { HEAP_START, 2u << 20 };
+    struct {
+        uint32_t n, pad;
+        struct vu_region r[2];
+    } mt;
+    int fds[2];
+    uint32_t id, used;
+    int ok = 0;
+
+    CHECK_EQ(front_open(&f, "vmA"), 0);
+    ctx = ctx_create(&f);
+    d = mem_alloc(&f, ctx, 2u << 20);
+    CHECK(ctx && d);
+    for (int i = 0; i < 8; i++) {
+        size_t len = sizeof(struct vgpu_cmd_memcpy) + sizeof(sg);
+        uint64_t a = galloc(&f, len + 64);
+        struct vgpu_cmd_memcpy c;
+
+        memset(&c, 0, sizeof(c));
+        hdr_init(&f, &c.hdr, i & 1 ? VGPU_CMD_MEMCPY_DTOH
+                                   : VGPU_CMD_MEMCPY_HTOD, (uint32_t)len, ctx);
+        c.dptr = d;
+        c.size = sg.len;
+        c.nsg = 1;
+        memcpy(f.mem + a, &c, sizeof(c));
+        memcpy(f.mem + a + sizeof(c), &sg, sizeof(sg));
+        submit(&f, 1, (Seg[]){ { a, (uint32_t)len, false },
+                               { a + len, 24, true } }, 2);
+    }
+    /* the same RAM again, as one region this time */
+    memset(&mt, 0, sizeof(mt));
+    mt.n = 1;
+    mt.r[0] = (struct vu_region){ 0, MEM_SIZE, QVA_BASE, 0 };
+    fds[0] = fds[1] = f.memfd;
+    CHECK_EQ(vu_set(&f, VU_SET_MEM_TABLE, &mt, 8 + sizeof(mt.r[0]), fds, 1),
+             0);
+    for (int i = 0; i < 8; i++) {
+        CHECK(wait_used(&f, 1, &id, &used));
+        ok += used == 24;
+    }
+    CHECK_EQ(ok, 8);
+    CHECK_EQ(simple(&f, VGPU_CMD_CTX_SYNC, ctx), VGPU_S_OK);
+    CHECK(vmb_ok());
+    front_close(&f);
+    CHECK(vm_a_released(base_fds, base_maps));
+}
+
 TEST(a_second_connection_waits_for_the_first)
 {
     Front f, g;
@@ -1254,6 +1305,7 @@ static const struct tap_test tests[] = {
     TAP_ENTRY(a_flood_of_kicks_and_chains_is_served_in_full),
     TAP_ENTRY(stopping_every_ring_tears_the_tenant_down),
     TAP_ENTRY(a_disconnect_mid_command_frees_everything),
+    TAP_ENTRY(a_new_memory_table_while_copies_run_keeps_them_valid),
     TAP_ENTRY(a_second_connection_waits_for_the_first),
     TAP_ENTRY(bystander_disconnects_cleanly),
 };
