@@ -177,8 +177,8 @@ static void region_park(VhostConn *vc, VuDevRegion *r)
     size_t len = r->size + r->mmap_offset;
     void *ph;
 
-    if (!r->mmap_addr || !vc->gen_cur || vc->gen_cur->n >= ARRAY_SIZE(
-            vc->gen_cur->maps)) {
+    if (!r->mmap_addr || !vc->gen_cur ||
+        vc->gen_cur->n >= ARRAY_SIZE(vc->gen_cur->maps)) {
         return;
     }
     ph = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
@@ -824,9 +824,8 @@ static void tenant_reset(VhostConn *vc, const char *why)
               old->id);
     t = vgpu_tenant_new(vc->srv, vc->vm ? vc->vm->name : "vm");
     if (!t) {
+        /* keep serving with the old tenant rather than with none */
         vgpu_error("vm %s: out of memory for a tenant", vc_name(vc));
-        vgpu_tenant_disconnect(old);
-        vc->base.tenant = NULL;
         return;
     }
     t->weight = old->weight;
@@ -962,9 +961,9 @@ static void conn_teardown(VhostConn *vc, const char *why)
 static void conn_new(VgpuServer *srv, VhostVm *vm, int fd)
 {
     VhostConn *vc = calloc(1, sizeof(*vc));
-    VgpuTenant *t;
+    VgpuTenant *t = vc ? vgpu_tenant_new(srv, vm->name) : NULL;
 
-    if (!vc || !(t = vgpu_tenant_new(srv, vm->name))) {
+    if (!t) {
         vgpu_error("vm %s: out of memory for a connection", vm->name);
         free(vc);
         close(fd);
@@ -987,7 +986,6 @@ static void conn_new(VgpuServer *srv, VhostVm *vm, int fd)
         return;
     }
     if (!watch_set(vc, fd, VU_WATCH_IN, NULL, NULL, true)) {
-        vc->base.tenant = t;
         conn_teardown(vc, "cannot watch the socket");
         return;
     }
