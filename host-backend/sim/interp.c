@@ -1771,14 +1771,20 @@ setp_done:
                     } else if (!(p = xlate(wk, w, fr, sp, ad, esz, l, in))) {
                         goto fault_out;
                     }
-                    if (st) {
-                        memcpy(p, &d[l], esz);
+                    /*
+                     * Relaxed atomics: other blocks may touch the same word
+                     * (with atomics or racing plain accesses, as on a GPU);
+                     * aligned, they compile to plain moves.
+                     */
+                    if (st && esz == 4) {
+                        __atomic_store_n((uint32_t *)p, (uint32_t)d[l], __ATOMIC_RELAXED);
+                    } else if (st) {
+                        __atomic_store_n((uint64_t *)p, d[l], __ATOMIC_RELAXED);
                     } else if (esz == 4) {
-                        uint32_t v;
-                        memcpy(&v, p, 4);
+                        uint32_t v = __atomic_load_n((uint32_t *)p, __ATOMIC_RELAXED);
                         d[l] = wide ? (uint64_t)(int64_t)(int32_t)v : v;
                     } else {
-                        memcpy(&d[l], p, 8);
+                        d[l] = __atomic_load_n((uint64_t *)p, __ATOMIC_RELAXED);
                     }
                 });
                 break;
