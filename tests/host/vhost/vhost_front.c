@@ -28,6 +28,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tap.h"
@@ -1268,6 +1269,48 @@ TEST(a_second_connection_waits_for_the_first)
     CHECK(vm_a_released(base_fds, base_maps));
 }
 
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Figures for the record (printed, not judged). */
+TEST(round_trip_and_copy_figures)
+{
+    Front f;
+    uint64_t ctx, d;
+    struct vgpu_sg_entry sg = { HEAP_START, 8u << 20 };
+    double t0, t1;
+    const int nops = 2000, ncopies = 16;
+
+    CHECK_EQ(front_open(&f, "vmA"), 0);
+    ctx = ctx_create(&f);
+    d = mem_alloc(&f, ctx, sg.len);
+    CHECK(ctx && d);
+    t0 = now_s();
+    for (int i = 0; i < nops; i++) {
+        CHECK_EQ(simple(&f, VGPU_CMD_NOP, 0), VGPU_S_OK);
+    }
+    t1 = now_s();
+    printf("# NOP round trip over vhost-user: %.1f us (%d in a row)\n",
+           (t1 - t0) / nops * 1e6, nops);
+    t0 = now_s();
+    for (int i = 0; i < ncopies; i++) {
+        CHECK_EQ(memcpy_sg(&f, i & 1 ? VGPU_CMD_MEMCPY_DTOH
+                                     : VGPU_CMD_MEMCPY_HTOD, ctx, d, sg.len,
+                           &sg, 1, 0), VGPU_S_OK);
+    }
+    t1 = now_s();
+    printf("# 8 MiB SG copies, synchronous, HtoD/DtoH alternating: "
+           "%.2f GB/s (sim backend)\n",
+           (double)sg.len * ncopies / (t1 - t0) / 1e9);
+    front_close(&f);
+    CHECK(vm_a_released(base_fds, base_maps));
+}
+
 TEST(bystander_disconnects_cleanly)
 {
     CHECK(vmb_ok());
@@ -1307,6 +1350,7 @@ static const struct tap_test tests[] = {
     TAP_ENTRY(a_disconnect_mid_command_frees_everything),
     TAP_ENTRY(a_new_memory_table_while_copies_run_keeps_them_valid),
     TAP_ENTRY(a_second_connection_waits_for_the_first),
+    TAP_ENTRY(round_trip_and_copy_figures),
     TAP_ENTRY(bystander_disconnects_cleanly),
 };
 
