@@ -312,6 +312,93 @@ TEST(bar_red_popc_and_or_from_syncthreads_count_and_or)
     CHECK_EQ(out[11], 1);
 }
 
+struct pair64 {
+    long long a;
+    double b;
+};
+
+static int is_even_ref(unsigned n)
+{
+    return n % 2 == 0;
+}
+
+TEST(func_calls_with_struct_and_vector_arguments_and_returns)
+{
+    enum { B = 64 };
+    float in[B][4], out[B][4];
+    struct pair64 pairs[B];
+    int parity[B];
+    CUdeviceptr din, dout, dpairs, dpar;
+    CUmodule mod;
+    CUfunction fn;
+    void *params[] = { &din, &dout, &dpairs, &dpar };
+
+    for (int t = 0; t < B; t++) {
+        for (int c = 0; c < 4; c++)
+            in[t][c] = t * 0.5f - c;
+        pairs[t].a = (long long)t * 1000003 - 5;
+        pairs[t].b = t * 0.125;
+    }
+    SETUP();
+    LOAD("ptx/calls.ptx", "calls", &mod, &fn);
+    CU(cuMemAlloc(&din, sizeof(in)));
+    CU(cuMemAlloc(&dout, sizeof(out)));
+    CU(cuMemAlloc(&dpairs, sizeof(pairs)));
+    CU(cuMemAlloc(&dpar, sizeof(parity)));
+    CU(cuMemcpyHtoD(din, in, sizeof(in)));
+    CU(cuMemcpyHtoD(dpairs, pairs, sizeof(pairs)));
+    CU(h_launch1(fn, 1, B, 0, params));
+    CU(cuCtxSynchronize());
+    CU(cuMemcpyDtoH(out, dout, sizeof(out)));
+    CU(cuMemcpyDtoH(pairs, dpairs, sizeof(pairs)));
+    CU(cuMemcpyDtoH(parity, dpar, sizeof(parity)));
+    for (int t = 0; t < B; t++) {
+        /* products by 2 and small integer sums are exact in f32 */
+        CHECK(out[t][0] == in[t][0] * 2.0f + (float)(signed char)(t - 3));
+        CHECK(out[t][1] == in[t][1] * 2.0f + (float)(t * 100));
+        CHECK(out[t][2] == in[t][2] * 2.0f + (float)(t * 1000));
+        CHECK(out[t][3] == in[t][3] * 2.0f + 0.5f * t);
+        CHECK_EQ(pairs[t].a, ((long long)t * 1000003 - 5) * (t + 1) - t +
+                             (1ll << 40) + 7 + 250);
+        CHECK(pairs[t].b == t * 0.125 * 0.5 + 0.25);
+        CHECK_EQ(parity[t], is_even_ref(t * 3) * 2 + (t & 1));
+    }
+}
+
+TEST(indirect_calls_through_device_function_pointers)
+{
+    enum { B = 64 };
+    int sel[B], a[B], b[B], out[B];
+    CUdeviceptr ds, da, db, dout;
+    CUmodule mod;
+    CUfunction fn;
+    void *params[] = { &ds, &da, &db, &dout };
+
+    for (int t = 0; t < B; t++) {
+        sel[t] = t * 5 + 1;
+        a[t] = t * 37 - 900;
+        b[t] = 17 - t;
+    }
+    SETUP();
+    LOAD("ptx/fnptr.ptx", "fnptr", &mod, &fn);
+    CU(cuMemAlloc(&ds, sizeof(sel)));
+    CU(cuMemAlloc(&da, sizeof(a)));
+    CU(cuMemAlloc(&db, sizeof(b)));
+    CU(cuMemAlloc(&dout, sizeof(out)));
+    CU(cuMemcpyHtoD(ds, sel, sizeof(sel)));
+    CU(cuMemcpyHtoD(da, a, sizeof(a)));
+    CU(cuMemcpyHtoD(db, b, sizeof(b)));
+    CU(h_launch1(fn, 1, B, 0, params));
+    CU(cuCtxSynchronize());
+    CU(cuMemcpyDtoH(out, dout, sizeof(out)));
+    for (int t = 0; t < B; t++) {
+        int x = a[t], y = b[t];
+        int want[4] = { x + y, x - y, x * y, x > y ? x : y };
+
+        CHECK_EQ(out[t], want[sel[t] & 3]);
+    }
+}
+
 /* ---- atomics ------------------------------------------------------------------- */
 
 struct acc {
@@ -1031,6 +1118,8 @@ static const struct tap_test tests[] = {
     TAP_ENTRY(const_and_module_globals_through_cuModuleGetGlobal),
     TAP_ENTRY(param_space_struct_char_double_by_value),
     TAP_ENTRY(generic_addressing_into_global_shared_local_and_isspacep),
+    TAP_ENTRY(func_calls_with_struct_and_vector_arguments_and_returns),
+    TAP_ENTRY(indirect_calls_through_device_function_pointers),
     TAP_ENTRY(atom_and_red_on_global_memory_from_many_blocks),
     TAP_ENTRY(atom_and_red_on_shared_memory),
     TAP_ENTRY(membar_gl_and_atomic_inc_let_the_last_block_finish_the_sum),
