@@ -2770,7 +2770,8 @@ void sim_func_info(const SimProgram *p, const SimFunc *f, VgpuFuncInfo *info)
     info->attrs[VGPU_FUNC_ATTR_CONST_BYTES] = (int32_t)cbytes;
     info->attrs[VGPU_FUNC_ATTR_LOCAL_BYTES] = (int32_t)f->frame_bytes;
     info->attrs[VGPU_FUNC_ATTR_NUM_REGS] = (int32_t)(f->ndecl_regs < 255 ? f->ndecl_regs : 255);
-    info->attrs[VGPU_FUNC_ATTR_PTX_VERSION] = (int32_t)p->ptx_version;
+    /* As the CUDA driver reports it: the virtual architecture (.target). */
+    info->attrs[VGPU_FUNC_ATTR_PTX_VERSION] = (int32_t)(p->sm ? p->sm : 75);
     info->attrs[VGPU_FUNC_ATTR_BINARY_VERSION] = 75;
     info->attrs[VGPU_FUNC_ATTR_CACHE_MODE_CA] = 0;
 }
