@@ -453,6 +453,120 @@ TEST(bounded_recursion_of_the_same_kernel_works)
     }
 }
 
+/* ---- hostile printf ------------------------------------------------------- */
+
+/* Where the argument is a device pointer, the case says which one. */
+enum { ARG_VALUE, ARG_BUF, ARG_BUF_END, ARG_WILD };
+
+static const struct {
+    const char *name;
+    const char *fmt;        /* NULL: the format itself is the hostile part */
+    int a0;
+    uint64_t v0;
+} bad_printfs[] = {
+    { "%s of a wild pointer", "wild [%s]\n", ARG_WILD, 0 },
+    { "%s of a string without a terminator", "unterminated [%s]\n",
+      ARG_BUF_END, 0 },
+    { "%n into device memory", "count%n%n%hhn%lln\n", ARG_BUF, 0 },
+    { "more conversions than arguments",
+      "%d %d %d %d %d %d %d %d %d %d %d %d %s %s %s\n", ARG_VALUE, 5 },
+    { "a huge field width", "[%*d]\n", ARG_VALUE, 1000000000 },
+    { "a huge precision", "[%.2000000000f]\n", ARG_VALUE, 0 },
+    { "wide and odd conversions", "%ls %lc %p %a %C %S %m %q %\n",
+      ARG_VALUE, 65 },
+    { "a format at a wild address", NULL, ARG_VALUE, 1 },
+    { "a format without a terminator", NULL, ARG_VALUE, 2 },
+    { "a 200 KB format of %d", NULL, ARG_VALUE, 3 },
+};
+
+TEST(hostile_printf_formats_and_arguments_do_no_harm)
+{
+    int bad = 0;
+    char path[] = "/tmp/vgpu-hostile-printf.XXXXXX";
+    int fd = mkstemp(path);
+    off_t total;
+
+    CHECK(fd >= 0);
+    unlink(path);
+    for (size_t i = 0; i < NELEM(bad_printfs); i++) {
+        CUcontext c;
+        CUmodule mod;
+        CUfunction fn;
+        CUdeviceptr dfmt, dbuf;
+        uint64_t fmt, a0, a1 = 7;
+        void *params[] = { &fmt, &a0, &a1 };
+        size_t flen = 256u << 10;
+        char *text = malloc(flen);
+        CUresult r, r2;
+        int saved;
+
+        CHECK(text != NULL);
+        CU(h_ctx(&c));
+        CU(h_load_file("hostile/printf.ptx", "pf", &mod, &fn));
+        CU(cuMemAlloc(&dfmt, flen));
+        CU(cuMemAlloc(&dbuf, 4096));
+        memset(text, 'A', 4096);
+        CU(cuMemcpyHtoD(dbuf, text, 4096));
+        fmt = dfmt;
+        memset(text, 0, flen);
+        if (bad_printfs[i].fmt) {
+            strcpy(text, bad_printfs[i].fmt);
+        } else if (bad_printfs[i].v0 == 1) {
+            fmt = 0x7d5e00c0ffee00ull;
+        } else if (bad_printfs[i].v0 == 2) {
+            memset(text, 'F', flen);
+        } else {
+            for (size_t k = 0; k + 3 < 200u << 10; k += 2)
+                memcpy(text + k, "%d", 2);
+        }
+        CU(cuMemcpyHtoD(dfmt, text, flen));
+        free(text);
+        switch (bad_printfs[i].a0) {
+        case ARG_BUF: a0 = dbuf; break;
+        case ARG_BUF_END: a0 = dbuf; break;
+        case ARG_WILD: a0 = 0x7d5e00c0ffee00ull; break;
+        default: a0 = bad_printfs[i].v0; break;
+        }
+        fflush(stdout);
+        saved = dup(1);
+        dup2(fd, 1);
+        r = h_launch1(fn, 1, 1, 0, params);
+        r2 = r ? r : cuCtxSynchronize();
+        fflush(stdout);
+        dup2(saved, 1);
+        close(saved);
+        printf("# %s: %d (%s)\n", bad_printfs[i].name, (int)r2,
+               h_errname(r2));
+        if (r2 != CUDA_SUCCESS && r2 != CUDA_ERROR_ILLEGAL_ADDRESS &&
+            r2 != CUDA_ERROR_LAUNCH_FAILED && r2 != CUDA_ERROR_INVALID_VALUE) {
+            printf("#   unexpected status\n");
+            bad = 1;
+        }
+        if (bad_printfs[i].a0 == ARG_BUF) {
+            unsigned char back[16];
+
+            /* %n must not write anywhere, device memory included */
+            if (r2 == CUDA_SUCCESS) {
+                CU(cuMemcpyDtoH(back, dbuf, sizeof(back)));
+                for (int k = 0; k < 16; k++)
+                    if (back[k] != 'A')
+                        bad = 1;
+                if (bad)
+                    printf("#   %%n wrote device memory\n");
+            }
+        }
+        cuCtxDestroy(c);
+    }
+    total = lseek(fd, 0, SEEK_END);
+    close(fd);
+    printf("# %lld bytes of output\n", (long long)total);
+    /* A bounded amount of text: no billion-character fields. */
+    CHECK(total >= 0 && total < (64 << 20));
+    SETUP();
+    BYSTANDER_OK();
+    CHECK(bad == 0);
+}
+
 /* ---- tests that run in a fresh process ---------------------------------- */
 
 /* Set in a child started by run_isolated(): the one test it runs. */
@@ -764,6 +878,7 @@ static const struct tap_test tests[] = {
     TAP_ENTRY(runaway_recursion_is_bounded),
     TAP_ENTRY(bounded_recursion_of_the_same_kernel_works),
     TAP_ENTRY(malformed_and_oversized_modules_are_refused_without_harm),
+    TAP_ENTRY(hostile_printf_formats_and_arguments_do_no_harm),
     TAP_ENTRY(a_4_MB_identifier_is_refused_and_the_connection_survives),
     TAP_ENTRY(a_valid_5_MB_module_loads_and_runs),
     TAP_ENTRY(a_concurrent_process_completed_every_launch_correctly),
