@@ -995,6 +995,35 @@ TEST(special_registers_tid_ntid_ctaid_nctaid_laneid_clock_globaltimer)
     }
 }
 
+TEST(a_grid_of_70000_blocks_covers_every_element)
+{
+    enum { G = 70000, B = 32, N = G * B };
+    static unsigned a[N], out[N];
+    CUdeviceptr da, dout;
+    CUmodule mod;
+    CUfunction fn;
+    unsigned n = N, k = 3;
+    void *params[] = { &da, &dout, &n, &k };
+
+    for (unsigned i = 0; i < N; i++)
+        a[i] = i ^ 0x5a5a5a5a;
+    SETUP();
+    LOAD("hostile/oob.ptx", "vecadd", &mod, &fn);
+    CU(cuMemAlloc(&da, sizeof(a)));
+    CU(cuMemAlloc(&dout, sizeof(out)));
+    CU(cuMemcpyHtoD(da, a, sizeof(a)));
+    CU(cuMemsetD8(dout, 0, sizeof(out)));
+    CU(h_launch1(fn, G, B, 0, params));
+    CU(cuCtxSynchronize());
+    CU(cuMemcpyDtoH(out, dout, sizeof(out)));
+    for (unsigned i = 0; i < N; i++) {
+        if (out[i] != a[i] * 3 + k)
+            printf("# element %u: expected %u, got %u\n", i, a[i] * 3 + k,
+                   out[i]);
+        CHECK_EQ(out[i], a[i] * 3 + k);
+    }
+}
+
 /* ---- printf, trap, assert ----------------------------------------------------- */
 
 TEST(printf_through_vprintf_reaches_stdout)
@@ -1133,6 +1162,7 @@ static const struct tap_test tests[] = {
     TAP_ENTRY(divergent_loops_reconverge_before_warp_shuffle),
     TAP_ENTRY(warp_synchronous_shared_memory_and_partial_mask_shuffles),
     TAP_ENTRY(special_registers_tid_ntid_ctaid_nctaid_laneid_clock_globaltimer),
+    TAP_ENTRY(a_grid_of_70000_blocks_covers_every_element),
     TAP_ENTRY(printf_through_vprintf_reaches_stdout),
     TAP_ENTRY(trap_fails_the_launch_and_the_error_is_sticky),
     TAP_ENTRY(assertfail_reports_cuda_error_assert_and_is_sticky),
