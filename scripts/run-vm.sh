@@ -94,11 +94,11 @@ if ((device)); then
     # goes away at once, so an existing socket is taken as served.
     if [[ ! -S $sock ]]; then
         [[ -x $VGPUD ]] || die "$VGPUD not built and nothing serves $sock"
-        "$VGPUD" --help 2>&1 | grep -q -- '--vhost-user' ||
+        "$VGPUD" --help 2>&1 | grep -- '--vm name=' | grep -vq 'not in this build' ||
             die "$VGPUD has no vhost-user transport"
         log=$VGPU_RUN_DIR/vgpud-$name.log
         # shellcheck disable=SC2086 # VGPUD_ARGS is a list of words
-        "$VGPUD" $VGPUD_ARGS --vhost-user="$sock" \
+        "$VGPUD" $VGPUD_ARGS --vm "name=$name,socket=$sock" \
             --socket-path="$VGPU_RUN_DIR/vgpud-$name.local.sock" \
             >"$log" 2>&1 &
         vgpud_pid=$!

@@ -7,9 +7,8 @@
 #
 # Environment: BUILD, QEMU (default $BUILD/qemu/qemu-system-x86_64, built
 # with scripts/build-qemu.sh when missing unless VGPU_NO_QEMU_BUILD=1), VGPUD,
-# VGPU_BACKEND (default sim), VGPUD_VHOST_OPT (vgpud's option that adds a
-# vhost-user socket, default --vhost-user), VGPU_VM_TIMEOUT (seconds one VM
-# may run before it counts as hung, default 900).
+# VGPU_BACKEND (default sim), VGPU_VM_TIMEOUT (seconds one VM may run
+# before it counts as hung, default 900).
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,7 +18,6 @@ export BUILD=${BUILD:-$top/build}
 source "$top/tests/lib/vgpud.sh"
 
 QEMU=${QEMU:-$BUILD/qemu/qemu-system-x86_64}
-VGPUD_VHOST_OPT=${VGPUD_VHOST_OPT:---vhost-user}
 vm_limit=${VGPU_VM_TIMEOUT:-900}
 export QEMU
 
@@ -46,6 +44,7 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT
 
 # Folds the TAP lines of a guest's serial log @2 into this stream, names
 # prefixed with @1.  A guest that did not reach its final "1..N" line
@@ -127,8 +126,9 @@ if ! "$QEMU" -device help 2>/dev/null | grep -q '"vgpu-virtio"'; then
     missing="$QEMU has no vgpu-virtio device"
 elif [[ ! -x $VGPUD ]]; then
     missing="$VGPUD is not built"
-elif ! "$VGPUD" --help 2>&1 | grep -q -- "$VGPUD_VHOST_OPT"; then
-    missing="vgpud has no vhost-user transport yet ($VGPUD_VHOST_OPT)"
+elif ! "$VGPUD" --help 2>&1 | grep -- '--vm name=' |
+        grep -vq 'not in this build'; then
+    missing="vgpud has no vhost-user transport (--vm) in this build"
 fi
 if [[ -n $missing ]]; then
     skip "guest suite on vgpu-virtio" "$missing"
@@ -140,8 +140,8 @@ fi
 
 d=$tmp/vgpud
 mkdir -p "$d"
-if ! vgpud_start "$d" "$VGPUD_VHOST_OPT=$d/vm1.sock" \
-        "$VGPUD_VHOST_OPT=$d/vm2.sock"; then
+if ! vgpud_start "$d" --vm "name=vm1,socket=$d/vm1.sock" \
+        --vm "name=vm2,socket=$d/vm2.sock"; then
     not_ok "vgpud starts with two vhost-user sockets"
     finish
     exit 0
@@ -160,21 +160,38 @@ wait "${vm_pids[-1]}"
 fold_guest "two VMs: vm1" "$tmp/two1.log"
 fold_guest "two VMs: vm2" "$tmp/two2.log"
 
-# Reads tenant @1's field @2 from vgpud's admin "list" (empty if absent).
+# Reads tenant @1's numeric field @2 from vgpud's admin "list" JSON: the
+# largest value over entries of that name, connected or not (empty if there
+# is none).  The admin socket is asked directly, one line each way.
 tenant_field() {
-    vgpud_admin list 2>/dev/null | python3 -c '
-import json, sys
-name, field = sys.argv[1], sys.argv[2]
-for t in json.load(sys.stdin).get("tenants", []):
-    if t.get("name") == name and t.get("connected", True):
-        print(t.get(field, ""))
-' "$1" "$2"
+    python3 - "$VGPU_ADMIN_SOCKET" "$1" "$2" <<'PY' 2>/dev/null
+import json, socket, sys
+path, name, field = sys.argv[1:4]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(10)
+s.connect(path)
+s.sendall(b"list\n")
+buf = b""
+while not buf.endswith(b"\n"):
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    buf += chunk
+vals = [int(t.get(field, 0)) for t in json.loads(buf).get("tenants", [])
+        if t.get("name") == name]
+if vals:
+    print(max(vals))
+PY
 }
 
 # SIGKILL of a busy VM: vm1 loops over the samples until it has device
 # memory, then its QEMU dies; vm2 must finish and vm1's memory be freed.
-vm_start vm1 "$tmp/kill1.log" -s "$d/vm1.sock" -- /tests/run-guest.sh busy
-busy_pid=${vm_pids[-1]}
+# No timeout wrapper here: run-vm.sh execs QEMU, so $! is QEMU itself and
+# SIGKILL reaches it (a hang is ended by that same kill).
+"$top/scripts/run-vm.sh" -n vm1 -s "$d/vm1.sock" -- /tests/run-guest.sh busy \
+    </dev/null >"$tmp/kill1.log" 2>&1 &
+busy_pid=$!
+vm_pids+=("$busy_pid")
 vm_start vm2 "$tmp/kill2.log" -s "$d/vm2.sock" -- /tests/run-guest.sh samples
 busy=0
 for _ in $(seq 600); do
@@ -186,7 +203,6 @@ for _ in $(seq 600); do
     kill -0 "$busy_pid" 2>/dev/null || break
     sleep 0.5
 done
-# run-vm.sh execs QEMU when it did not start vgpud, so this is QEMU.
 kill -KILL "$busy_pid" 2>/dev/null
 wait "$busy_pid" 2>/dev/null
 result $((!busy)) "kill test: vm1 held device memory when it was killed"
@@ -205,7 +221,7 @@ for _ in $(seq $((busy ? 200 : 0))); do
     sleep 0.1
 done
 result $freed "kill test: vgpud freed the killed VM's memory"
-((freed)) && vgpud_admin list | sed 's/^/# admin: /'
+((freed)) && vgpud_admin list 2>&1 | sed 's/^/# admin: /'
 
 vgpud_stop
 result $? "vgpud exits cleanly on SIGTERM after the VMs"
