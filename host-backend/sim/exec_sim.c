@@ -817,13 +817,17 @@ static int place_globals(VgpuExecModule *m, char *log, size_t loglen)
             memcpy(a->a.host, s->init, s->size);
         }
         for (uint32_t r = 0; r < s->nrelocs; r++) {
-            SimSym *t = &p->syms[s->relocs[r].sym];
-            uint64_t v = t->addr + (uint64_t)s->relocs[r].add;
+            int32_t ri = s->relocs[r].sym;
             uint64_t at = s->relocs[r].at;
             uint64_t n = s->size - at < 8 ? s->size - at : 8;
+            uint64_t v;
 
-            if (t->kind == SIM_SYM_SHARED) {
-                v = SIM_WIN_SHARED + t->offset + (uint64_t)s->relocs[r].add;
+            if (ri < 0) {
+                v = SIM_FUNC_BASE + (uint64_t)(-2 - ri) * SIM_FUNC_STRIDE;
+            } else if (p->syms[ri].kind == SIM_SYM_SHARED) {
+                v = SIM_WIN_SHARED + p->syms[ri].offset + (uint64_t)s->relocs[r].add;
+            } else {
+                v = p->syms[ri].addr + (uint64_t)s->relocs[r].add;
             }
             memcpy(a->a.host + at, &v, n);
         }

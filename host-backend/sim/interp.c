@@ -2288,13 +2288,41 @@ setp_done:
         }
         case OP_CALL: {
             const SimCall *cl = &L->prog->calls[in->target];
-            const SimFunc *callee = &L->prog->funcs[cl->func];
+            const SimFunc *callee;
             uint32_t rbase = fr->rbase + fr->fn->nregs;
             uint32_t lbase = (fr->lbase + fr->fn->frame_bytes + 15) & ~15u;
             uint32_t ci = pc;
             Frame *cf;
 
-            save_pcs(fr, act, pc + 1);
+            if (cl->func < 0) {
+                /*
+                 * Indirect call: the lanes aiming at the first lane's
+                 * target go now; lanes with another target stay at the call
+                 * and go in a later round.
+                 */
+                uint64_t tv = d[__builtin_ctz(mask)];
+                uint64_t idx = (tv - SIM_FUNC_BASE) / SIM_FUNC_STRIDE;
+                uint32_t same = 0;
+
+                if (tv < SIM_FUNC_BASE || (tv - SIM_FUNC_BASE) % SIM_FUNC_STRIDE ||
+                    idx >= L->prog->nfuncs || !L->prog->funcs[idx].defined ||
+                    L->prog->funcs[idx].is_entry ||
+                    L->prog->funcs[idx].nparams != cl->nargs) {
+                    fault(wk, VGPU_S_ILLEGAL_ADDRESS,
+                          "indirect call to bad address 0x%llx (ptx line %u)",
+                          (unsigned long long)tv, in->line);
+                    goto fault_out;
+                }
+                FOR_LANES(same |= (uint32_t)(d[l] == tv) << l);
+                callee = &L->prog->funcs[idx];
+                save_pcs(fr, act & ~mask, pc + 1);
+                save_pcs(fr, mask & ~same, pc);
+                save_pcs(fr, same, pc + 1);
+                mask = same;
+            } else {
+                callee = &L->prog->funcs[cl->func];
+                save_pcs(fr, act, pc + 1);
+            }
             cf = push_frame(wk, w, callee, mask, rbase, lbase);
             if (!cf) {
                 fault(wk, VGPU_S_ILLEGAL_ADDRESS,

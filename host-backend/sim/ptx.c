@@ -854,7 +854,11 @@ static void parse_initializer(Parser *ps, SimSym *s, int ty, uint32_t esz,
         }
         int32_t si = smap_get(&ps->modsyms, n.s, n.len);
         if (si < 0) {
-            fail(ps, n.line, "unknown symbol '%.*s' in initializer", (int)n.len, n.s);
+            int32_t fi = smap_get(&ps->funcs, n.s, n.len);
+            if (fi < 0) {
+                fail(ps, n.line, "unknown symbol '%.*s' in initializer", (int)n.len, n.s);
+            }
+            si = -2 - fi;       /* a function's address */
         }
         int64_t add = 0;
         if (accept_p(ps, '+')) {
@@ -1357,6 +1361,8 @@ static void parse_operand(Parser *ps, POp *o)
 
 /* ---- code emission -------------------------------------------------- */
 
+static void check_reg(Parser *ps, uint32_t reg, int ty, uint32_t line);
+
 static SimInsn *emit(Parser *ps, uint32_t line)
 {
     SimFunc *f = ps->fn;
@@ -1448,6 +1454,8 @@ static uint32_t val_reg(Parser *ps, POp *o, int ty, uint32_t line)
     }
     case PO_KPARAMADDR:
         return const_reg(ps, -1, SIM_WIN_PARAM + o->off, line);
+    case PO_FUNC:
+        return const_reg(ps, -1, SIM_FUNC_BASE + (uint64_t)o->sym * SIM_FUNC_STRIDE, line);
     default:
         fail(ps, line, "operand '%.*s' cannot be used as a value",
              (int)(o->name.len > 40 ? 40 : o->name.len), o->name.s ? o->name.s : "");
@@ -1554,9 +1562,16 @@ static void parse_call(Parser *ps, SimInsn *in0, uint32_t line)
     }
     Tok fname = expect_id(ps, "a function name");
     int32_t fi = smap_get(&ps->funcs, fname.s, fname.len);
+    uint32_t target_reg = UINT32_MAX;
     if (fi < 0) {
-        fail(ps, fname.line, "call of undeclared function '%.*s' (indirect calls "
-             "are not supported)", (int)fname.len, fname.s);
+        const FnName *nm = name_get(ps, fname.s, fname.len);
+        if (!nm || nm->kind != FN_REG) {
+            fail(ps, fname.line, "call of undeclared function '%.*s'", (int)fname.len,
+                 fname.s);
+        }
+        /* Indirect call through a register holding a function address. */
+        target_reg = nm->v;
+        check_reg(ps, target_reg, SIM_T_U64, fname.line);
     }
     c.func = fi;
     if (accept_p(ps, ',')) {
@@ -1575,8 +1590,12 @@ static void parse_call(Parser *ps, SimInsn *in0, uint32_t line)
                 } while (accept_p(ps, ','));
             }
             expect_p(ps, ')');
+            if (accept_p(ps, ',')) {
+                /* the prototype label (or call table) of an indirect call */
+                expect_id(ps, "a prototype");
+            }
         } else {
-            fail(ps, line, "indirect calls are not supported");
+            expect_id(ps, "a prototype");
         }
     }
     expect_p(ps, ';');
@@ -1587,6 +1606,7 @@ static void parse_call(Parser *ps, SimInsn *in0, uint32_t line)
     p->calls[p->ncalls] = c;
     SimInsn *in = &ps->fn->code[idx];
     in->target = p->ncalls++;
+    in->o[0] = target_reg;
 }
 
 static void parse_insn(Parser *ps, Tok optok, int32_t pred, bool pneg)
@@ -1693,10 +1713,7 @@ static void parse_insn(Parser *ps, Tok optok, int32_t pred, bool pneg)
             }
             tmp.o[7] = val_reg(ps, &ops[1], ty, line);
         } else {
-            if (ops[1].kind == PO_FUNC) {
-                fail(ps, line, "function addresses are not supported");
-            }
-            tmp.o[1] = val_reg(ps, &ops[1], ty, line);
+                tmp.o[1] = val_reg(ps, &ops[1], ty, line);
             tmp.o[0] = dst_reg(ps, &ops[0], line);
         }
         break;
@@ -2216,6 +2233,11 @@ static void parse_body(Parser *ps)
         }
         if (is_p(ps, ':')) {
             next(ps);
+            if (tok_is(peek(ps), ".callprototype") || tok_is(peek(ps), ".calltargets") ||
+                tok_is(peek(ps), ".branchtargets")) {
+                skip_to_semi(ps);
+                continue;
+            }
             uint32_t li = label_index(ps, t.s, t.len);
             if (ps->label_pc[li] != UINT32_MAX) {
                 fail(ps, t.line, "label '%.*s' defined twice", (int)t.len, t.s);
@@ -2599,6 +2621,9 @@ static void finish_program(Parser *ps)
         f->own_shared = (uint32_t)(own - m);
     }
     for (uint32_t i = 0; i < p->ncalls; i++) {
+        if (p->calls[i].func < 0) {
+            continue;
+        }
         SimFunc *callee = &p->funcs[p->calls[i].func];
         if (!callee->defined) {
             if (!strcmp(callee->name, "vprintf")) {
@@ -2619,6 +2644,9 @@ static void finish_program(Parser *ps)
                 continue;
             }
             SimCall *c = &p->calls[in->target];
+            if (c->func < 0) {
+                continue;   /* indirect: checked when it runs */
+            }
             SimFunc *callee = &p->funcs[c->func];
             if (!callee->defined && !strcmp(callee->name, "vprintf")) {
                 if (c->nargs != 2) {

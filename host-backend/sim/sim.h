@@ -26,6 +26,9 @@
 #define SIM_WIN_LOCAL     0x0002000000000000ull
 #define SIM_WIN_PARAM     0x0003000000000000ull
 #define SIM_WIN_SIZE      0x0000000100000000ull
+/* Function addresses (function pointers): base + index * stride. */
+#define SIM_FUNC_BASE     0x0004000000000000ull
+#define SIM_FUNC_STRIDE   16
 
 #define SIM_LOCAL_PER_LANE  (64u * 1024)  /* bytes of stack per thread */
 #define SIM_MAX_FRAMES      512           /* call depth per warp */
@@ -148,7 +151,7 @@ typedef struct SimParam {
 
 /* A call site: argument/return slots live in the caller's local frame. */
 typedef struct SimCall {
-    int32_t func;               /* callee index, or builtin (-1 vprintf...) */
+    int32_t func;               /* callee index; -1: indirect (register) */
     uint32_t nargs;
     uint32_t arg_off[32];
     uint32_t arg_size[32];

@@ -1065,6 +1065,42 @@ TEST(switch_jump_chains_and_shared_float_atomics)
     vgpu_exec_sim_ops.ctx_destroy(c);
 }
 
+TEST(indirect_calls_with_different_targets_per_lane)
+{
+    VgpuExecCtx *c = new_ctx();
+    int rc;
+    const char *ptx =
+        ".version 9.0\n.target sm_75\n.address_size 64\n"
+        ".func (.param .b32 r) inc(.param .b32 a);\n.func (.param .b32 r) dbl(.param .b32 a);\n"
+        ".global .align 8 .u64 tab[2] = {inc, dbl};\n"
+        ".func (.param .b32 r) inc(.param .b32 a)\n{\n.reg .b32 %r<3>;\n"
+        "ld.param.u32 %r1, [a];\nadd.s32 %r2, %r1, 1;\nst.param.b32 [r], %r2;\nret;\n}\n"
+        ".func (.param .b32 r) dbl(.param .b32 a)\n{\n.reg .b32 %r<3>;\n"
+        "ld.param.u32 %r1, [a];\nshl.b32 %r2, %r1, 1;\nst.param.b32 [r], %r2;\nret;\n}\n"
+        ".visible .entry k(.param .u64 o)\n{\n.reg .b32 %r<6>;\n.reg .b64 %rd<8>;\n"
+        "ld.param.u64 %rd1, [o];\nmov.u32 %r1, %tid.x;\nand.b32 %r2, %r1, 1;\n"
+        "mul.wide.u32 %rd2, %r2, 8;\nmov.u64 %rd3, tab;\nadd.s64 %rd4, %rd3, %rd2;\n"
+        "ld.global.u64 %rd5, [%rd4];\n{\n.param .b32 a0;\nst.param.b32 [a0], %r1;\n"
+        ".param .b32 r0;\nproto : .callprototype (.param .b32 _) _ (.param .b32 _);\n"
+        "call (r0), %rd5, (a0), proto;\nld.param.b32 %r3, [r0];\n}\n"
+        "mul.wide.u32 %rd6, %r1, 4;\nadd.s64 %rd7, %rd1, %rd6;\nst.global.u32 [%rd7], %r3;\n"
+        "ret;\n}\n";
+    VgpuExecModule *m = load_text(c, ptx, &rc);
+    uint64_t d = dalloc(c, 64 * 4);
+    int out[64];
+
+    if (rc) {
+        printf("# %s\n", logbuf);
+    }
+    CHECK_EQ(rc, 0);
+    CHECK_EQ(simtest_launch(c, func(m, "k", NULL), 1, 1, 64, 1, 0, &d, 8), 0);
+    simtest_dtoh(c, out, d, sizeof(out));
+    for (int i = 0; i < 64; i++) {
+        CHECK_EQ(out[i], (i & 1) ? i * 2 : i + 1);
+    }
+    vgpu_exec_sim_ops.ctx_destroy(c);
+}
+
 /* ---- hostile kernels ------------------------------------------------------- */
 
 static int run_hostile(const char *body, unsigned threads, uint64_t budget)
@@ -1464,6 +1500,7 @@ int main(void)
         TAP_ENTRY(module_globals_have_initializers_and_addresses),
         TAP_ENTRY(printf_output_reaches_the_print_hook),
         TAP_ENTRY(recursive_device_functions_return_values),
+        TAP_ENTRY(indirect_calls_with_different_targets_per_lane),
         TAP_ENTRY(divergent_branches_reconverge_for_shuffle_and_ballot),
         TAP_ENTRY(device_assert_fails_the_launch_with_assert_status),
         TAP_ENTRY(globaltimer_spin_kernel_completes),
