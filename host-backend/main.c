@@ -46,6 +46,8 @@ static void usage(FILE *f)
 "  --backend=auto|sim|cuda  executor (default auto: cuda when a device is\n"
 "                         usable, else sim)\n"
 "  --threads=N            executor worker threads (0: one per core)\n"
+"  --scheduler=fifo|wfq   order of work across tenants (default fifo;\n"
+"                         wfq: weighted fair queueing per engine class)\n"
 "  --libcuda=PATH         cuda: the driver library to load (default\n"
 "                         libcuda.so.1 from the library path)\n"
 "  --watchdog-ms=N        a launch running longer poisons its context with\n"
@@ -71,6 +73,7 @@ static void print_capabilities(void)
            "    \"admin-socket\",\n"
            "    \"backend\",\n"
            "    \"threads\",\n"
+           "    \"scheduler\",\n"
            "    \"log-level\"%s\n"
            "  ],\n"
            "  \"backends\": [\"sim\", \"cuda\"]\n"
@@ -165,6 +168,7 @@ int main(int argc, char **argv)
         { "admin-socket", required_argument, NULL, 'a' },
         { "backend", required_argument, NULL, 'b' },
         { "threads", required_argument, NULL, 't' },
+        { "scheduler", required_argument, NULL, 'S' },
         { "libcuda", required_argument, NULL, 'c' },
         { "watchdog-ms", required_argument, NULL, 'w' },
         { "log-level", required_argument, NULL, 'l' },
@@ -175,6 +179,7 @@ int main(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     VgpuOptions o = { .backend = "auto", .fd = -1 };
+    const VgpuRunqPolicy *policy = &vgpu_runq_fifo;
     VgpuServer srv = { 0 };
     struct epoll_event ev = { .events = EPOLLIN };
     struct sigaction sa = { .sa_handler = on_signal };
@@ -218,6 +223,17 @@ int main(int argc, char **argv)
             exec_cfg.watchdog_ms = strtoull(optarg, &end, 10);
             if (errno || *end || optarg[0] == '-') {
                 fprintf(stderr, "vgpud: bad --watchdog-ms '%s'\n", optarg);
+                return 1;
+            }
+            break;
+        case 'S':
+            if (!strcmp(optarg, "fifo")) {
+                policy = &vgpu_runq_fifo;
+            } else if (!strcmp(optarg, "wfq")) {
+                policy = &vgpu_runq_wfq;
+            } else {
+                fprintf(stderr, "vgpud: bad --scheduler '%s' (fifo or wfq)\n",
+                        optarg);
                 return 1;
             }
             break;
@@ -300,7 +316,7 @@ int main(int argc, char **argv)
         goto out;
     }
     srv.ops->device_info(srv.exec, &srv.info);
-    vgpu_runq_init(&srv, &vgpu_runq_fifo);
+    vgpu_runq_init(&srv, policy);
     if (!srv.policy_data) {
         vgpu_error("out of memory");
         goto out_exec;

@@ -2,10 +2,11 @@
 /*
  * runq.c - the dispatcher seam between stream order and the executor: ready
  * items of all tenants go through one policy that decides which is
- * submitted next.  The built-in policy is FIFO; a fair-share scheduler
- * plugs in by supplying another VgpuRunqPolicy.
+ * submitted next.  Policies: FIFO (the default) and weighted fair
+ * queueing on sched.c; another plugs in by supplying a VgpuRunqPolicy.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "vgpud.h"
 
@@ -88,6 +89,164 @@ const VgpuRunqPolicy vgpu_runq_fifo = {
     .pick = fifo_pick,
     .completed = fifo_completed,
     .remove_ctx = fifo_remove_ctx,
+};
+
+/*
+ * Weighted fair queueing (sched.c): tenants get their share of each engine
+ * class; items of a tenant the scheduler has no slot for go FIFO first.
+ */
+typedef struct WfqRunq {
+    VgpuSched *s;
+    FifoRunq overflow;
+} WfqRunq;
+
+static void *wfq_create(VgpuServer *srv)
+{
+    WfqRunq *q = calloc(1, sizeof(*q));
+
+    (void)srv;
+    if (q && !(q->s = vgpu_sched_new(NULL))) {
+        free(q);
+        q = NULL;
+    }
+    return q;
+}
+
+static void wfq_destroy(void *p)
+{
+    WfqRunq *q = p;
+
+    vgpu_sched_free(q->s);
+    free(q);
+}
+
+static void wfq_tenant_add(void *p, VgpuTenant *t)
+{
+    WfqRunq *q = p;
+    int id = vgpu_sched_tenant_add(q->s, t->weight, vgpu_now_ns());
+
+    t->sched_id = id >= 0 ? id : -1;
+}
+
+static void wfq_tenant_remove(void *p, VgpuTenant *t)
+{
+    WfqRunq *q = p;
+
+    if (t->sched_id >= 0) {
+        vgpu_sched_tenant_remove(q->s, t->sched_id, NULL, NULL);
+        t->sched_id = -1;
+    }
+}
+
+static void wfq_enqueue(void *p, VgpuWork *w)
+{
+    WfqRunq *q = p;
+    VgpuSchedItem *it = &w->sitem;
+    int tid = w->ctx->tenant->sched_id;
+
+    memset(it, 0, sizeof(*it));
+    switch (w->xi.kind) {
+    case VGPU_ITEM_LAUNCH:
+        /* cost history per (function, grid, block) */
+        it->key = (uint64_t)(uintptr_t)w->xi.u.launch.func * 0x9e3779b97f4a7c15ull;
+        for (int i = 0; i < 3; i++) {
+            it->key = (it->key ^ w->xi.u.launch.grid[i]) * 0x100000001b3ull;
+            it->key = (it->key ^ w->xi.u.launch.block[i]) * 0x100000001b3ull;
+        }
+        it->key |= 1;
+        break;
+    case VGPU_ITEM_HTOD:
+    case VGPU_ITEM_DTOH:
+        it->bytes = w->xi.u.copy.size;
+        break;
+    case VGPU_ITEM_DTOD:
+        it->bytes = w->xi.u.dtod.size;
+        break;
+    case VGPU_ITEM_MEMSET:
+        it->bytes = w->xi.u.memset.count * w->xi.u.memset.elem_size;
+        break;
+    case VGPU_ITEM_MARKER:
+        break;
+    }
+    if (tid < 0 || vgpu_sched_enqueue(q->s, tid, (VgpuSchedClass)w->engine, it,
+                                      vgpu_now_ns()) < 0) {
+        fifo_enqueue(&q->overflow, w);
+        return;
+    }
+}
+
+static VgpuWork *wfq_pick(void *p)
+{
+    WfqRunq *q = p;
+    uint64_t now;
+
+    if (q->overflow.head) {
+        return fifo_pick(&q->overflow);
+    }
+    now = vgpu_now_ns();
+    for (int c = 0; c < VGPU_SCHED_NR_CLASSES; c++) {
+        VgpuSchedItem *it = vgpu_sched_pick(q->s, (VgpuSchedClass)c, now, NULL);
+
+        if (it) {
+            return container_of(it, VgpuWork, sitem);
+        }
+    }
+    return NULL;
+}
+
+static void wfq_completed(void *p, VgpuWork *w)
+{
+    WfqRunq *q = p;
+
+    /* an overflow item is not in flight there: -EINVAL, nothing changes */
+    vgpu_sched_complete(q->s, &w->sitem, w->gpu_ns, vgpu_now_ns());
+}
+
+typedef struct DropCtx {
+    VgpuCtx *ctx;
+    VgpuWork *out, **tail;
+} DropCtx;
+
+static bool wfq_match(VgpuSchedItem *it, void *opaque)
+{
+    return container_of(it, VgpuWork, sitem)->ctx == ((DropCtx *)opaque)->ctx;
+}
+
+static void wfq_drop(VgpuSchedItem *it, void *opaque)
+{
+    DropCtx *d = opaque;
+    VgpuWork *w = container_of(it, VgpuWork, sitem);
+
+    w->qnext = NULL;
+    *d->tail = w;
+    d->tail = &w->qnext;
+}
+
+static VgpuWork *wfq_remove_ctx(void *p, VgpuCtx *ctx)
+{
+    WfqRunq *q = p;
+    DropCtx d = { .ctx = ctx, .out = NULL };
+    VgpuWork *of = fifo_remove_ctx(&q->overflow, ctx);
+
+    d.tail = &d.out;
+    if (ctx->tenant->sched_id >= 0) {
+        vgpu_sched_drop_items(q->s, ctx->tenant->sched_id, wfq_match,
+                              wfq_drop, &d);
+    }
+    *d.tail = of;
+    return d.out;
+}
+
+const VgpuRunqPolicy vgpu_runq_wfq = {
+    .name = "wfq",
+    .create = wfq_create,
+    .destroy = wfq_destroy,
+    .enqueue = wfq_enqueue,
+    .pick = wfq_pick,
+    .completed = wfq_completed,
+    .remove_ctx = wfq_remove_ctx,
+    .tenant_add = wfq_tenant_add,
+    .tenant_remove = wfq_tenant_remove,
 };
 
 /* Set while vgpu_runq_pump() runs, so submit paths do not recurse into it. */

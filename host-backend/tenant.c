@@ -247,6 +247,7 @@ VgpuTenant *vgpu_tenant_new(VgpuServer *srv, const char *name)
     t->id = id;
     t->srv = srv;
     t->weight = 1;
+    t->sched_id = -1;
     snprintf(t->name, sizeof(t->name), "%s", name);
     /* tag 0 is skipped so an id is never all-zero in its tag */
     vgpu_handles_init(&t->handles, (uint16_t)(id % 0xffff + 1), 0);

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "exec.h"
+#include "sched.h"
 #include "vgpu_virtio.h"
 
 #define VGPUD_VERSION "0.1"
@@ -205,6 +206,7 @@ struct VgpuTenant {
     VgpuCtx *ctxs;
     unsigned nctx;
     unsigned weight;            /* scheduler share; 1 by default */
+    int sched_id;               /* run-queue policy's tenant id; -1: none */
     uint64_t mem_used, mem_quota;   /* quota 0: none */
     uint64_t nallocs;
     uint64_t outstanding;
@@ -257,6 +259,7 @@ struct VgpuWork {
     void *buf;              /* owned: inline copy data, large params */
     struct iovec iov;
     struct iovec *iovs;     /* scatter-gather from a transport; owned */
+    VgpuSchedItem sitem;    /* run-queue policy's node (wfq) */
     void (*release_host)(void *opaque);  /* transport resources of the copy */
     void *release_opaque;
     uint8_t params[VGPU_WORK_INLINE_PARAMS];
@@ -288,6 +291,7 @@ typedef struct VgpuRunqPolicy {
 } VgpuRunqPolicy;
 
 extern const VgpuRunqPolicy vgpu_runq_fifo;
+extern const VgpuRunqPolicy vgpu_runq_wfq;
 
 void vgpu_runq_init(VgpuServer *srv, const VgpuRunqPolicy *policy);
 void vgpu_runq_fini(VgpuServer *srv);

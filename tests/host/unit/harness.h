@@ -63,6 +63,9 @@ static const VgpuConnOps t_ops __attribute__((unused)) = {
     .reply = t_reply,
 };
 
+/* Run-queue policy of the next t_server_init(); FIFO by default. */
+static const VgpuRunqPolicy *t_policy __attribute__((unused));
+
 /* Fresh server on the fake executor (automatic completion). */
 static inline __attribute__((unused)) void t_server_init(void)
 {
@@ -75,7 +78,7 @@ static inline __attribute__((unused)) void t_server_init(void)
     t_srv.ops = &fake_exec_ops;
     t_srv.ops->init(NULL, &t_srv.exec, NULL, 0);
     t_srv.ops->device_info(t_srv.exec, &t_srv.info);
-    vgpu_runq_init(&t_srv, &vgpu_runq_fifo);
+    vgpu_runq_init(&t_srv, t_policy ? t_policy : &vgpu_runq_fifo);
 }
 
 static inline __attribute__((unused)) TConn *t_conn_new(void)

@@ -487,6 +487,41 @@ TEST(admin_list_reports_tenants_as_one_json_line)
     TEARDOWN();
 }
 
+TEST(the_wfq_policy_runs_every_tenants_work_to_completion)
+{
+    TConn *other;
+    uint64_t octx, ofunc, omod, odptr;
+
+    t_policy = &vgpu_runq_wfq;
+    FIXTURE();
+    t_policy = NULL;
+    CHECK(!strcmp(t_srv.policy->name, "wfq"));
+    other = t_conn_new();
+    octx = t_ctx_create(other);
+    odptr = t_mem_alloc(other, octx, 64);
+    omod = t_module_load(other, octx, t_ptx);
+    ofunc = t_func_get(other, octx, omod, "k");
+    CHECK(ofunc);
+    CHECK(tc->base.tenant->sched_id >= 0);
+    CHECK(other->base.tenant->sched_id >= 0);
+    fake.manual = true;
+    for (int i = 0; i < 50; i++) {
+        t_launch(tc, VGPU_REQ_F_NO_REPLY, ctx, 0, func, dptr, 1);
+        t_launch(other, VGPU_REQ_F_NO_REPLY, octx, 0, ofunc, odptr, 1);
+    }
+    /* the window holds some back; completions let the rest through */
+    CHECK(fake.nheld > 0);
+    for (int round = 0; round < 200 && fake.nheld; round++) {
+        fake_complete_all();
+        t_drain();
+    }
+    CHECK_EQ(fake.launches, 100);
+    CHECK_EQ(t_sync(tc, ctx), VGPU_S_OK);
+    CHECK_EQ(t_sync(other, octx), VGPU_S_OK);
+    t_conn_close(other);
+    TEARDOWN();
+}
+
 TAP_MAIN(TAP_ENTRY(nop_is_answered_with_a_bare_header_and_its_seq),
          TAP_ENTRY(get_info_describes_the_device),
          TAP_ENTRY(inline_data_round_trips_through_device_memory),
@@ -509,4 +544,5 @@ TAP_MAIN(TAP_ENTRY(nop_is_answered_with_a_bare_header_and_its_seq),
          TAP_ENTRY(kernel_output_is_flagged_and_read_back),
          TAP_ENTRY(destroying_a_context_frees_its_memory_and_ids),
          TAP_ENTRY(a_memory_quota_limits_allocations_and_mem_info),
-         TAP_ENTRY(admin_list_reports_tenants_as_one_json_line))
+         TAP_ENTRY(admin_list_reports_tenants_as_one_json_line),
+         TAP_ENTRY(the_wfq_policy_runs_every_tenants_work_to_completion))
