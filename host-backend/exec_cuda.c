@@ -16,15 +16,26 @@
  * completion thread waits for the end event of the oldest entry, measures
  * the pair, and calls item->done().  Waiting per stream keeps one tenant's
  * long kernel from delaying another stream's completions.
+ *
+ * Watchdog (--watchdog-ms): the completion thread then polls the end event
+ * instead of blocking on it.  An item that stays the oldest unfinished one
+ * of its stream for longer than the limit completes with LAUNCH_TIMEOUT and
+ * kills its context: every item of the context still pending or submitted
+ * later completes with that status without reaching the GPU, and the CUDA
+ * context is torn down on a thread of its own, since the driver may take
+ * until the kernel stops to release it.  Other contexts never notice.
  */
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "exec.h"
+#include "log.h"
 
 /* Driver ABI: handles are pointers, devices and results are ints. */
 typedef int CUresult;
@@ -90,6 +101,7 @@ typedef struct CUevent_st *CUevent;
     X(cuEventDestroy_v2, (CUevent))                                         \
     X(cuEventRecord, (CUevent, CUstream))                                   \
     X(cuEventSynchronize, (CUevent))                                        \
+    X(cuEventQuery, (CUevent))                                              \
     X(cuEventElapsedTime, (float *, CUevent, CUevent))                      \
     X(cuLaunchKernel, (CUfunction, unsigned int, unsigned int,              \
                        unsigned int, unsigned int, unsigned int,            \
@@ -114,6 +126,7 @@ struct VgpuExec {
     CUdevice dev;
     CUcontext primary;          /* for queries that need some context */
     VgpuDeviceInfo info;
+    uint64_t watchdog_ns;       /* 0: wait for every item however long */
 };
 
 typedef struct CudaPending CudaPending;
@@ -138,6 +151,8 @@ struct VgpuExecCtx {
     VgpuExec *exec;
     CUcontext cu;
     VgpuExecStream *dflt;
+    /* LAUNCH_TIMEOUT once the watchdog killed the context, else 0 */
+    atomic_int dead;
 };
 
 struct VgpuExecModule {
@@ -213,6 +228,7 @@ static int cuda_init(const VgpuExecConfig *cfg, VgpuExec **out, char *err,
         snprintf(err, errlen, "out of memory");
         return VGPU_S_OUT_OF_MEMORY;
     }
+    e->watchdog_ns = cfg->watchdog_ms * 1000000ull;
     r = cuda_load_api(e, path, err, errlen);
     if (r) {
         goto fail;
@@ -320,10 +336,70 @@ static void cuda_stream_free(VgpuExecStream *s)
     pthread_cond_signal(&s->cond);
     pthread_mutex_unlock(&s->lock);
     pthread_join(s->thread, NULL);
-    s->ctx->exec->api.cuStreamDestroy_v2(s->cu);
+    /* A killed context's streams go with the context (cuda_ctx_reaper). */
+    if (!atomic_load(&s->ctx->dead)) {
+        s->ctx->exec->api.cuStreamDestroy_v2(s->cu);
+    }
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
     free(s);
+}
+
+static uint64_t cuda_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/*
+ * Waits for @p's end event under the watchdog: spins on cuEventQuery for
+ * the first tens of microseconds (short launches complete with no added
+ * latency), then sleeps in growing steps of at most a millisecond.
+ * Returns the item's status; LAUNCH_TIMEOUT kills the context.
+ */
+static int cuda_wait_watched(VgpuExecStream *s, CudaPending *p)
+{
+    const CudaApi *api = &s->ctx->exec->api;
+    uint64_t t0 = cuda_now_ns();
+    uint64_t deadline = t0 + s->ctx->exec->watchdog_ns;
+    long sleep_ns = 1000;
+
+    for (;;) {
+        int dead = atomic_load(&s->ctx->dead);
+        CUresult r;
+        uint64_t t;
+
+        if (dead) {
+            return dead;
+        }
+        r = api->cuEventQuery(p->end);
+        if (r != CUDA_ERROR_NOT_READY) {
+            return cuda_status(r);
+        }
+        t = cuda_now_ns();
+        if (t >= deadline) {
+            int expected = 0;
+
+            if (atomic_compare_exchange_strong(&s->ctx->dead, &expected,
+                                               VGPU_S_LAUNCH_TIMEOUT)) {
+                vgpu_warn("cuda: work ran past the %llu ms watchdog; its "
+                          "context is killed (LAUNCH_TIMEOUT)",
+                          (unsigned long long)(s->ctx->exec->watchdog_ns /
+                                               1000000));
+            }
+            return VGPU_S_LAUNCH_TIMEOUT;
+        }
+        if (t - t0 > 50000) {
+            struct timespec ts = { 0, sleep_ns };
+
+            nanosleep(&ts, NULL);
+            if (sleep_ns < 1000000) {
+                sleep_ns *= 2;
+            }
+        }
+    }
 }
 
 static void *cuda_stream_thread(void *opaque)
@@ -350,7 +426,9 @@ static void *cuda_stream_thread(void *opaque)
 
         status = p->status;
         if (status == VGPU_S_OK) {
-            status = cuda_status(api->cuEventSynchronize(p->end));
+            status = s->ctx->exec->watchdog_ns
+                     ? cuda_wait_watched(s, p)
+                     : cuda_status(api->cuEventSynchronize(p->end));
         }
         if (status == VGPU_S_OK &&
             api->cuEventElapsedTime(&ms, p->start, p->end) != CUDA_SUCCESS) {
@@ -364,8 +442,10 @@ static void *cuda_stream_thread(void *opaque)
         }
         pthread_mutex_unlock(&s->lock);
 
-        api->cuEventDestroy_v2(p->start);
-        api->cuEventDestroy_v2(p->end);
+        if (p->start) {         /* none when queued on a killed context */
+            api->cuEventDestroy_v2(p->start);
+            api->cuEventDestroy_v2(p->end);
+        }
         p->item->done(p->item, status, (uint64_t)(ms * 1e6));
         free(p);
     }
@@ -402,11 +482,38 @@ static int cuda_ctx_create(VgpuExec *e, const VgpuExecCtxHooks *hooks,
     return VGPU_S_OK;
 }
 
+/* Releases a context the watchdog killed, off vgpud's dispatch thread. */
+static void *cuda_ctx_reaper(void *opaque)
+{
+    VgpuExecCtx *ctx = opaque;
+
+    ctx->exec->api.cuCtxDestroy_v2(ctx->cu);
+    free(ctx);
+    return NULL;
+}
+
 static void cuda_ctx_destroy(VgpuExecCtx *ctx)
 {
+    pthread_attr_t attr;
+    pthread_t t;
+
     if (cuda_push(ctx) == VGPU_S_OK) {
         cuda_stream_free(ctx->dflt);
         cuda_pop(ctx);
+    }
+    /*
+     * Every done() has been called now.  A killed context may still run
+     * the kernel that hung: its release must not hold up other tenants.
+     */
+    if (atomic_load(&ctx->dead) && !pthread_attr_init(&attr)) {
+        bool started;
+
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        started = !pthread_create(&t, &attr, cuda_ctx_reaper, ctx);
+        pthread_attr_destroy(&attr);
+        if (started) {
+            return;
+        }
     }
     /* Destroying the context frees its memory, modules and streams. */
     ctx->exec->api.cuCtxDestroy_v2(ctx->cu);
@@ -684,6 +791,11 @@ static int cuda_submit(VgpuExecCtx *ctx, VgpuExecItem *item)
         return VGPU_S_OUT_OF_MEMORY;
     }
     p->item = item;
+    p->status = atomic_load(&ctx->dead);
+    if (p->status) {
+        /* Killed by the watchdog: complete in order, touch no GPU. */
+        goto queue;
+    }
     r = cuda_push(ctx);
     if (r) {
         free(p);
@@ -710,6 +822,7 @@ static int cuda_submit(VgpuExecCtx *ctx, VgpuExecItem *item)
     api->cuEventRecord(p->end, s->cu);
     cuda_pop(ctx);
 
+queue:
     pthread_mutex_lock(&s->lock);
     if (s->tail) {
         s->tail->next = p;
