@@ -145,6 +145,12 @@ struct VgpuExecStream {
     pthread_cond_t cond;
     CudaPending *head, *tail;
     bool stop;
+    /*
+     * Finished event pairs kept for reuse (under @lock): creating and
+     * destroying two events per item would cost more than a short launch.
+     */
+    CUevent pool[64];
+    unsigned npool;
 };
 
 struct VgpuExecCtx {
@@ -338,6 +344,9 @@ static void cuda_stream_free(VgpuExecStream *s)
     pthread_join(s->thread, NULL);
     /* A killed context's streams go with the context (cuda_ctx_reaper). */
     if (!atomic_load(&s->ctx->dead)) {
+        while (s->npool) {
+            s->ctx->exec->api.cuEventDestroy_v2(s->pool[--s->npool]);
+        }
         s->ctx->exec->api.cuStreamDestroy_v2(s->cu);
     }
     pthread_mutex_destroy(&s->lock);
@@ -440,9 +449,16 @@ static void *cuda_stream_thread(void *opaque)
         if (!s->head) {
             s->tail = NULL;
         }
+        /* none when queued on a killed context; a failed pair is dropped */
+        if (p->start && status == VGPU_S_OK &&
+            s->npool + 2 <= sizeof(s->pool) / sizeof(s->pool[0])) {
+            s->pool[s->npool++] = p->start;
+            s->pool[s->npool++] = p->end;
+            p->start = NULL;
+        }
         pthread_mutex_unlock(&s->lock);
 
-        if (p->start) {         /* none when queued on a killed context */
+        if (p->start) {
             api->cuEventDestroy_v2(p->start);
             api->cuEventDestroy_v2(p->end);
         }
@@ -801,8 +817,15 @@ static int cuda_submit(VgpuExecCtx *ctx, VgpuExecItem *item)
         free(p);
         return r;
     }
-    r = cuda_status(api->cuEventCreate(&p->start, CU_EVENT_DEFAULT));
-    if (r == VGPU_S_OK) {
+    pthread_mutex_lock(&s->lock);
+    if (s->npool >= 2) {
+        p->end = s->pool[--s->npool];
+        p->start = s->pool[--s->npool];
+    }
+    pthread_mutex_unlock(&s->lock);
+    r = p->start ? VGPU_S_OK
+                 : cuda_status(api->cuEventCreate(&p->start, CU_EVENT_DEFAULT));
+    if (r == VGPU_S_OK && !p->end) {
         r = cuda_status(api->cuEventCreate(&p->end, CU_EVENT_DEFAULT));
         if (r) {
             api->cuEventDestroy_v2(p->start);
