@@ -3,20 +3,25 @@
 # Host benchmarks: starts a private vgpud (sim backend unless VGPU_BACKEND
 # says otherwise), runs the round-trip, launch-rate and copy benchmarks,
 # each next to a baseline from the same run, then any benchmark suites in
-# subdirectories (tests/bench/*/run.sh).  Reports numbers and ratios only;
-# the exit status says whether the benchmarks ran, never how fast.
+# subdirectories (tests/bench/*/run.sh; guest/ boots a VM and runs the
+# round-trip and copy benchmarks inside it next to the host's).  Reports
+# numbers and ratios only; the exit status says whether the benchmarks ran,
+# never how fast.
 #
-# Usage: tests/bench/run.sh [-h] [rtt|launch|copy|all]
+# Usage: tests/bench/run.sh [-h] [rtt|launch|copy|all|guest]
 # Environment: BUILD, VGPUD, VGPU_BACKEND, BENCH_RTT_ITERS, BENCH_LAUNCHES,
 # BENCH_COPY_MAX_MIB.
 set -euo pipefail
 
 if [[ ${1:-} == -h ]]; then
-    sed -n '3,11p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '3,13p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
 fi
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
+if [[ ${1:-} == guest ]]; then
+    exec "$top/tests/bench/guest/run.sh"
+fi
 export TOP=$top
 export BUILD=${BUILD:-$top/build}
 # shellcheck source=SCRIPTDIR/../lib/vgpud.sh
