@@ -316,7 +316,12 @@ static void conn_process(LocalConn *lc)
         memmove(lc->in, lc->in + off, lc->in_len - off);
         lc->in_len -= off;
     }
-    if (lc->in_cap > IN_SHRINK && lc->in_len <= IN_INITIAL) {
+    /*
+     * Give a large buffer back only when no request is part-way in: once a
+     * header is here, the buffer was grown to that request's length and
+     * must stay so until the request is complete.
+     */
+    if (lc->in_cap > IN_SHRINK && lc->in_len < sizeof(struct vgpu_req_hdr)) {
         uint8_t *n = realloc(lc->in, IN_INITIAL);
 
         if (n) {
@@ -343,6 +348,8 @@ static bool conn_read(LocalConn *lc)
 
         if (lc->in_len == lc->in_cap) {
             /* a complete request is always processed: cannot happen */
+            vgpu_error("client %s: input buffer full (%zu bytes), closing",
+                       lc->base.tenant->name, lc->in_cap);
             return false;
         }
         iov.iov_base = lc->in + lc->in_len;
