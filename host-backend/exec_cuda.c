@@ -619,8 +619,16 @@ static int cuda_mem_alloc(VgpuExecCtx *ctx, uint64_t size, uint64_t *dptr)
 
 static int cuda_mem_free(VgpuExecCtx *ctx, uint64_t dptr)
 {
-    int r = cuda_push(ctx);
+    int r;
 
+    /*
+     * cuMemFree may wait for the device, and a killed context's kernel may
+     * never end: its memory goes with the context (cuda_ctx_reaper).
+     */
+    if (atomic_load(&ctx->dead)) {
+        return VGPU_S_OK;
+    }
+    r = cuda_push(ctx);
     if (r) {
         return r;
     }
@@ -673,7 +681,8 @@ static void cuda_module_unload(VgpuExecModule *m)
         m->funcs = f->next;
         free(f);
     }
-    if (cuda_push(m->ctx) == VGPU_S_OK) {
+    /* as in cuda_mem_free: a killed context's modules go with it */
+    if (!atomic_load(&m->ctx->dead) && cuda_push(m->ctx) == VGPU_S_OK) {
         m->ctx->exec->api.cuModuleUnload(m->cu);
         cuda_pop(m->ctx);
     }
