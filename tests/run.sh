@@ -23,6 +23,7 @@ suites=(
     guest-userlib/tests/run.sh
     tests/host/integration/run.sh
     tests/host/conformance/run.sh
+    tests/host/cuda/run.sh
     tests/host/sanitize/run.sh
     tests/host/fuzz/run.sh
     tests/host/vhost/run.sh

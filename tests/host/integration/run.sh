@@ -129,18 +129,25 @@ for s in "${samples[@]}"; do
     result $? "sample $s runs over the socket and matches the CPU reference"
 done
 
-# Kernel printf reaches the client's stdout: one line per thread.
-out=$(timeout -k 5 "$limit" "$bin/kprintf" 31 2>&1)
-rc=$?
-printf '%s\n' "$out" | head -n 8 | sed 's/^/# /'
-lines=0
-for b in 0 1; do
-    for t in 0 1 2; do
-        grep -qx "kernel says 31 from block $b thread $t" <<<"$out" && lines=$((lines + 1))
+# Kernel printf reaches the client's stdout: one line per thread.  On the
+# cuda backend the driver prints device printf on vgpud's own stdout, with
+# nothing to say which tenant a line came from, so it cannot be forwarded.
+kprintf_name="kernel printf output reaches the client's stdout, one line per thread"
+if [[ ${VGPU_BACKEND:-sim} == cuda ]]; then
+    skip "$kprintf_name" "the cuda backend leaves device printf on vgpud's stdout"
+else
+    out=$(timeout -k 5 "$limit" "$bin/kprintf" 31 2>&1)
+    rc=$?
+    printf '%s\n' "$out" | head -n 8 | sed 's/^/# /'
+    lines=0
+    for b in 0 1; do
+        for t in 0 1 2; do
+            grep -qx "kernel says 31 from block $b thread $t" <<<"$out" && lines=$((lines + 1))
+        done
     done
-done
-((rc == 0 && lines == 6))
-result $? "kernel printf output reaches the client's stdout, one line per thread"
+    ((rc == 0 && lines == 6))
+    result $? "$kprintf_name"
+fi
 
 run_tap api "$bin/api"
 vgpud_alive
