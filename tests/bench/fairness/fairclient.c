@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * fairclient.c - one tenant of the fairness benchmark against a real
+ * vgpud: a client process that launches the calibrated spin kernel through
+ * the CUDA Driver API and writes one trace line per completed kernel.
+ *
+ * A backlogged tenant keeps --depth kernels outstanding (an event recorded
+ * after each launch; it waits on the oldest, then refills), a periodic one
+ * launches one kernel every --period-ns and waits for it.  The completion
+ * time is CLOCK_MONOTONIC when the wait on that kernel's event returned,
+ * a clock every process shares; it is observed while blocked on exactly
+ * that kernel, so it lags the true completion by one reply.  The trace
+ * line is "tenant,0,submit,end-cost,end" relative to --start, with cost
+ * the kernel's standalone duration measured alone (--cost-ns): ground
+ * truth is completed items times standalone duration, independent of
+ * vgpud's own accounting.  Items completing after --until are not written.
+ * With --calibrate it prints the mean spacing of completions, back to back
+ * (the standalone cost of one item), and the p50/p99 of submit-to-end.
+ */
+#include <cuda.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+extern const char spin_ptx[];
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void sleep_until(uint64_t t)
+{
+    struct timespec ts = { .tv_sec = t / 1000000000ull,
+                           .tv_nsec = t % 1000000000ull };
+
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL)) {
+    }
+}
+
+static void ck(CUresult r, const char *what)
+{
+    const char *s = NULL;
+
+    if (r == CUDA_SUCCESS) {
+        return;
+    }
+    cuGetErrorName(r, &s);
+    fprintf(stderr, "fairclient: %s failed: %s (%d)\n", what, s ? s : "?",
+            (int)r);
+    exit(1);
+}
+
+#define CK(call) ck((call), #call)
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "tenant", required_argument, NULL, 'i' },
+        { "kernel-ns", required_argument, NULL, 'k' },
+        { "cost-ns", required_argument, NULL, 'c' },
+        { "depth", required_argument, NULL, 'd' },
+        { "period-ns", required_argument, NULL, 'p' },
+        { "start", required_argument, NULL, 's' },
+        { "until", required_argument, NULL, 'u' },
+        { "out", required_argument, NULL, 'o' },
+        { "calibrate", no_argument, NULL, 'C' },
+        { NULL, 0, NULL, 0 },
+    };
+    int tenant = 0, depth = 4, calibrate = 0, c;
+    uint64_t kns = 1000000, cost = 0, period = 0, start = 0, until = 0;
+    const char *out = NULL;
+    CUdevice dev;
+    CUcontext ctx;
+    CUmodule mod;
+    CUfunction fn;
+    CUstream st;
+    CUevent *ev;
+    uint64_t *sub, *lat, first_end = 0, last_end = 0, n = 0, nlat = 0;
+    size_t latcap = 1 << 16;
+    FILE *f = NULL;
+    void *args[1];
+
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'i': tenant = atoi(optarg); break;
+        case 'k': kns = strtoull(optarg, NULL, 0); break;
+        case 'c': cost = strtoull(optarg, NULL, 0); break;
+        case 'd': depth = atoi(optarg); break;
+        case 'p': period = strtoull(optarg, NULL, 0); break;
+        case 's': start = strtoull(optarg, NULL, 0); break;
+        case 'u': until = strtoull(optarg, NULL, 0); break;
+        case 'o': out = optarg; break;
+        case 'C': calibrate = 1; break;
+        default:
+            fprintf(stderr, "usage: fairclient --kernel-ns N [--cost-ns N] "
+                    "[--depth D | --period-ns P] --start NS --until NS "
+                    "[--tenant I] [--out CSV] [--calibrate]\n");
+            return 2;
+        }
+    }
+    if (depth < 1 || depth > 4096 || !until) {
+        fprintf(stderr, "fairclient: need --until and 1 <= --depth <= 4096\n");
+        return 2;
+    }
+    if (period) {
+        depth = 1;
+    }
+    if (!cost) {
+        cost = kns;
+    }
+    CK(cuInit(0));
+    CK(cuDeviceGet(&dev, 0));
+    CK(cuCtxCreate(&ctx, NULL, 0, dev));
+    CK(cuModuleLoadData(&mod, spin_ptx));
+    CK(cuModuleGetFunction(&fn, mod, "spin"));
+    CK(cuStreamCreate(&st, CU_STREAM_NON_BLOCKING));
+    ev = calloc(depth, sizeof(*ev));
+    sub = calloc(depth, sizeof(*sub));
+    lat = malloc(latcap * sizeof(*lat));
+    if (!ev || !sub || !lat) {
+        return 1;
+    }
+    for (int k = 0; k < depth; k++) {
+        CK(cuEventCreate(&ev[k], CU_EVENT_DISABLE_TIMING));
+    }
+    if (out && !(f = fopen(out, "w"))) {
+        perror(out);
+        return 1;
+    }
+    /* Warm-up outside the measured interval: first launch, module ready. */
+    args[0] = &kns;
+    CK(cuLaunchKernel(fn, 1, 1, 1, 1, 1, 1, 0, st, args, NULL));
+    CK(cuStreamSynchronize(st));
+
+    sleep_until(start);
+    for (uint64_t head = 0, tail = 0, k = 0;; ) {
+        /* Refill to the depth (periodic: one, at its release time). */
+        while (head - tail < (uint64_t)depth) {
+            uint64_t t = now_ns();
+
+            if (t >= until) {
+                break;
+            }
+            if (period) {
+                uint64_t rel = start + k * period;
+
+                if (rel > t) {
+                    sleep_until(rel);
+                }
+                t = rel > t ? rel : t;
+                k++;
+            }
+            CK(cuLaunchKernel(fn, 1, 1, 1, 1, 1, 1, 0, st, args, NULL));
+            CK(cuEventRecord(ev[head % depth], st));
+            sub[head % depth] = t;
+            head++;
+        }
+        if (head == tail) {
+            break;
+        }
+        CK(cuEventSynchronize(ev[tail % depth]));
+        {
+            uint64_t e = now_ns(), s = sub[tail % depth];
+
+            tail++;
+            if (e >= until) {
+                break;
+            }
+            if (!n) {
+                first_end = e;
+            }
+            last_end = e;
+            n++;
+            if (nlat == latcap) {
+                latcap *= 2;
+                lat = realloc(lat, latcap * sizeof(*lat));
+                if (!lat) {
+                    return 1;
+                }
+            }
+            lat[nlat++] = e - s;
+            if (f) {
+                uint64_t b = e - start > cost ? e - start - cost : 0;
+
+                fprintf(f, "%d,0,%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
+                        tenant, s - start, b, e - start);
+            }
+        }
+    }
+    if (f) {
+        fclose(f);
+    }
+    if (calibrate) {
+        qsort(lat, nlat, sizeof(*lat), cmp_u64);
+        printf("%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+               n > 1 ? (last_end - first_end) / (n - 1) : 0, n,
+               nlat ? lat[nlat / 2] : 0,
+               nlat ? lat[(size_t)(nlat * 0.99) < nlat ?
+                          (size_t)(nlat * 0.99) : nlat - 1] : 0);
+    }
+    /* Leave without draining: closing the connection drops queued work. */
+    return 0;
+}

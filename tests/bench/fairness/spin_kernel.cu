@@ -1,0 +1,14 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// spin_kernel.cu - the calibrated kernel of the fairness benchmark: one
+// thread spins on %globaltimer for @ns nanoseconds, so a "kernel of length
+// d" costs d of engine time on the sim backend and on a GPU alike.
+
+extern "C" __global__ void spin(unsigned long long ns)
+{
+    unsigned long long t0, t;
+
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t0));
+    do {
+        asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    } while (t - t0 < ns);
+}
