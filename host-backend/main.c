@@ -46,8 +46,9 @@ static void usage(FILE *f)
 "  --backend=auto|sim|cuda  executor (default auto: cuda when a device is\n"
 "                         usable, else sim)\n"
 "  --threads=N            executor worker threads (0: one per core)\n"
-"  --scheduler=fifo|wfq   order of work across tenants (default fifo;\n"
-"                         wfq: weighted fair queueing per engine class)\n"
+"  --scheduler=wfq|fifo   order of work across tenants (default wfq:\n"
+"                         weighted fair queueing per engine class; fifo:\n"
+"                         arrival order, the benchmark baseline)\n"
 "  --libcuda=PATH         cuda: the driver library to load (default\n"
 "                         libcuda.so.1 from the library path)\n"
 "  --watchdog-ms=N        a launch running longer poisons its context with\n"
@@ -179,7 +180,7 @@ int main(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     VgpuOptions o = { .backend = "auto", .fd = -1 };
-    const VgpuRunqPolicy *policy = &vgpu_runq_fifo;
+    const VgpuRunqPolicy *policy = &vgpu_runq_wfq;
     VgpuServer srv = { 0 };
     struct epoll_event ev = { .events = EPOLLIN };
     struct sigaction sa = { .sa_handler = on_signal };
@@ -342,7 +343,7 @@ int main(int argc, char **argv)
               srv.info.name);
 
     while (!quit_signal) {
-        loop_once(&srv, &waitmask, -1);
+        loop_once(&srv, &waitmask, vgpu_runq_timeout_ms(&srv));
     }
     vgpu_info("signal %d: shutting down", (int)quit_signal);
     rc = 0;

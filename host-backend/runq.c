@@ -2,8 +2,9 @@
 /*
  * runq.c - the dispatcher seam between stream order and the executor: ready
  * items of all tenants go through one policy that decides which is
- * submitted next.  Policies: FIFO (the default) and weighted fair
- * queueing on sched.c; another plugs in by supplying a VgpuRunqPolicy.
+ * submitted next.  Policies: weighted fair queueing on sched.c (the
+ * default) and FIFO (the baseline the fairness benchmark compares with);
+ * another plugs in by supplying a VgpuRunqPolicy.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,7 @@ const VgpuRunqPolicy vgpu_runq_fifo = {
  * class; items of a tenant the scheduler has no slot for go FIFO first.
  */
 typedef struct WfqRunq {
+    VgpuServer *srv;
     VgpuSched *s;
     FifoRunq overflow;
 } WfqRunq;
@@ -104,7 +106,9 @@ static void *wfq_create(VgpuServer *srv)
 {
     WfqRunq *q = calloc(1, sizeof(*q));
 
-    (void)srv;
+    if (q) {
+        q->srv = srv;
+    }
     if (q && !(q->s = vgpu_sched_new(NULL))) {
         free(q);
         q = NULL;
@@ -168,6 +172,10 @@ static void wfq_enqueue(void *p, VgpuWork *w)
     case VGPU_ITEM_MARKER:
         break;
     }
+    if (tid >= 0) {
+        w->pred_ns = vgpu_sched_predict(q->s, tid, (VgpuSchedClass)w->engine,
+                                        it);
+    }
     if (tid < 0 || vgpu_sched_enqueue(q->s, tid, (VgpuSchedClass)w->engine, it,
                                       vgpu_now_ns()) < 0) {
         fifo_enqueue(&q->overflow, w);
@@ -178,19 +186,25 @@ static void wfq_enqueue(void *p, VgpuWork *w)
 static VgpuWork *wfq_pick(void *p)
 {
     WfqRunq *q = p;
-    uint64_t now;
+    uint64_t now, retry = VGPU_SCHED_NEVER;
 
     if (q->overflow.head) {
         return fifo_pick(&q->overflow);
     }
     now = vgpu_now_ns();
     for (int c = 0; c < VGPU_SCHED_NR_CLASSES; c++) {
-        VgpuSchedItem *it = vgpu_sched_pick(q->s, (VgpuSchedClass)c, now, NULL);
+        uint64_t at = VGPU_SCHED_NEVER;
+        VgpuSchedItem *it = vgpu_sched_pick(q->s, (VgpuSchedClass)c, now, &at);
 
         if (it) {
             return container_of(it, VgpuWork, sitem);
         }
+        if (at < retry) {
+            retry = at;
+        }
     }
+    /* a capped tenant or a predictably draining window: the loop wakes then */
+    q->srv->runq_retry_at = retry;
     return NULL;
 }
 
@@ -277,6 +291,7 @@ void vgpu_runq_pump(VgpuServer *srv)
         return;
     }
     pumping = true;
+    srv->runq_retry_at = VGPU_SCHED_NEVER;
     while ((w = srv->policy->pick(srv->policy_data))) {
         vgpu_work_submit(srv, w);
     }
@@ -290,6 +305,7 @@ void vgpu_runq_pump(VgpuServer *srv)
 void vgpu_runq_ready(VgpuServer *srv, VgpuWork *w)
 {
     srv->policy->enqueue(srv->policy_data, w);
+    w->stream->disp_pred_ns += w->pred_ns;
     vgpu_runq_pump(srv);
 }
 
@@ -301,6 +317,27 @@ void vgpu_runq_ready(VgpuServer *srv, VgpuWork *w)
 void vgpu_runq_completed(VgpuServer *srv, VgpuWork *w)
 {
     srv->policy->completed(srv->policy_data, w);
+}
+
+/**
+ * vgpu_runq_timeout_ms - how long the loop may sleep before the policy
+ * wants to be asked again (a cap or the dispatch window frees up then)
+ *
+ * Returns -1 (no deadline) or milliseconds, rounded up.
+ */
+int vgpu_runq_timeout_ms(VgpuServer *srv)
+{
+    uint64_t now, at = srv->runq_retry_at;
+
+    if (at == VGPU_SCHED_NEVER || at == 0) {
+        return -1;
+    }
+    now = vgpu_now_ns();
+    if (at <= now) {
+        return 0;
+    }
+    at = (at - now + 999999) / 1000000;
+    return at > 1000 ? 1000 : (int)at;
 }
 
 /* Takes every queued (not yet submitted) item of @ctx out of the policy. */

@@ -6,8 +6,11 @@
  *
  * Life of a work item: enqueued on its stream's pending FIFO; released
  * when it is the stream's head and its dependencies completed.  A released
- * executor item goes to the run queue (runq.c), one per stream at a time,
- * and from there to the executor; host items (event record, wait, sync)
+ * executor item goes to the run queue (runq.c) and from there to the
+ * executor; several items of a stream may wait there at once while they are
+ * of one engine class (the policy keeps a tenant's items of one class in
+ * order, the executor completes a stream's items in submission order), so
+ * a tenant with a single stream still has work queued for the scheduler; host items (event record, wait, sync)
  * need no executor.  Released items of a stream sit on its released list in
  * order and complete in that order, so a stream's done_seq always counts a
  * prefix of its items and "stream X reached item N" is one comparison.
@@ -292,10 +295,18 @@ static bool stream_release(VgpuServer *srv, VgpuStream *s)
     VgpuCtx *ctx = s->ctx;
     bool progress = false;
 
-    while (s->pend_head && !s->at_disp) {
+    while (s->pend_head) {
         VgpuWork *w = s->pend_head;
         bool cancel = ctx->sticky || !ctx->tenant->conn || w->cancelled;
 
+        if (s->ndisp &&
+            (cancel || w->kind != VGPU_WORK_EXEC || w->ndeps ||
+             w->engine != s->disp_engine ||
+             s->ndisp >= VGPU_STREAM_DISP_MAX ||
+             s->disp_pred_ns >= VGPU_STREAM_DISP_NS)) {
+            /* only same-class executor work may queue behind the dispatcher */
+            break;
+        }
         if (!cancel && w->ndeps && !work_deps_done(w)) {
             break;
         }
@@ -308,7 +319,9 @@ static bool stream_release(VgpuServer *srv, VgpuStream *s)
             w->cancelled = true;
             released_append(s, w);
         } else if (w->kind == VGPU_WORK_EXEC) {
-            s->at_disp = w;
+            s->ndisp++;
+            s->disp_engine = w->engine;
+            w->pred_ns = 0;
             vgpu_runq_ready(srv, w);
         } else {
             w->t_release = vgpu_now_ns();
@@ -328,7 +341,9 @@ void vgpu_work_submit(VgpuServer *srv, VgpuWork *w)
     VgpuStream *s = w->stream;
     int st;
 
-    s->at_disp = NULL;
+    s->ndisp--;
+    s->disp_pred_ns = s->ndisp && s->disp_pred_ns > w->pred_ns ?
+                      s->disp_pred_ns - w->pred_ns : 0;
     released_append(s, w);
     srv->inflight++;
     w->xi.stream = s->es;
@@ -364,7 +379,8 @@ void vgpu_ctx_kick(VgpuCtx *ctx)
         while (w) {
             VgpuWork *n = w->qnext;
 
-            w->stream->at_disp = NULL;
+            w->stream->ndisp--;
+            w->stream->disp_pred_ns = 0;
             w->cancelled = true;
             released_append(w->stream, w);
             w = n;

@@ -145,12 +145,15 @@ struct VgpuStream {
     int refs;               /* handle, events, dependencies, waiters */
     bool destroyed;         /* STREAM_DESTROY seen; freed once idle */
     /*
-     * Work not yet released (FIFO), the one item waiting at the dispatcher,
-     * and released items in order.  Items complete in stream order, so
-     * done_seq counts a prefix of the enq_seq items.
+     * Work not yet released (FIFO), the items waiting at the dispatcher
+     * (ndisp of them, all of engine disp_engine, disp_pred_ns of predicted
+     * GPU time), and released items in order.  Items complete in stream
+     * order, so done_seq counts a prefix of the enq_seq items.
      */
     VgpuWork *pend_head, *pend_tail;
-    VgpuWork *at_disp;
+    unsigned ndisp;
+    uint8_t disp_engine;
+    uint64_t disp_pred_ns;
     VgpuWork *fl_head, *fl_tail;
     uint64_t enq_seq, done_seq;
     uint64_t last_done_ns;
@@ -260,6 +263,7 @@ struct VgpuWork {
     struct iovec iov;
     struct iovec *iovs;     /* scatter-gather from a transport; owned */
     VgpuSchedItem sitem;    /* run-queue policy's node (wfq) */
+    uint64_t pred_ns;       /* policy's predicted GPU time (0: none) */
     void (*release_host)(void *opaque);  /* transport resources of the copy */
     void *release_opaque;
     uint8_t params[VGPU_WORK_INLINE_PARAMS];
@@ -269,10 +273,16 @@ struct VgpuWork {
 
 /*
  * Policy that decides which ready item goes to the executor next.  The
- * stream layer hands it at most one item per stream (the stream's head),
- * so a policy only ever reorders items of different streams; stream order
- * holds whatever it decides.
+ * stream layer hands it several items of a stream only while they are all
+ * of one engine class (VGPU_STREAM_DISP_MAX items, VGPU_STREAM_DISP_NS of
+ * predicted time at most), so a tenant with one stream stays backlogged;
+ * a policy must keep a tenant's items of one engine class in the order it
+ * got them, and then stream order holds whatever else it decides (the
+ * executor completes submitted items in order per stream).
  */
+#define VGPU_STREAM_DISP_MAX 16
+#define VGPU_STREAM_DISP_NS 4000000ull
+
 typedef struct VgpuRunqPolicy {
     const char *name;
     void *(*create)(VgpuServer *srv);
@@ -298,6 +308,7 @@ void vgpu_runq_fini(VgpuServer *srv);
 void vgpu_runq_ready(VgpuServer *srv, VgpuWork *w);
 void vgpu_runq_completed(VgpuServer *srv, VgpuWork *w);
 void vgpu_runq_pump(VgpuServer *srv);
+int vgpu_runq_timeout_ms(VgpuServer *srv);
 VgpuWork *vgpu_runq_remove_ctx(VgpuServer *srv, VgpuCtx *ctx);
 
 /* ---- waiters ------------------------------------------------------------ */
@@ -425,6 +436,7 @@ struct VgpuServer {
     const VgpuRunqPolicy *policy;
     void *policy_data;
     uint64_t inflight;          /* submitted to the executor */
+    uint64_t runq_retry_at;     /* policy wants a pump then (0/NEVER: no) */
     VgpuStream *dead_streams;   /* unreferenced, freed by vgpu_reap_streams */
     struct VgpuLocal *local;
     struct VgpuAdmin *admin;
