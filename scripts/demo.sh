@@ -268,7 +268,7 @@ try:
 except (OSError, ValueError):
     print("vgpud: no tenant seen")
     sys.exit(0)
-out = ["vgpud: %s requests" % p.get("requests", "?"),
+out = ["vgpud (last seen): %s requests" % p.get("requests", "?"),
        "peak device memory %.1f MiB" % (p.get("mem_used", 0) / 2.0**20)]
 # Anything about time or shares, whatever its name.
 out += ["%s %s" % (k, v) for k, v in sorted(p.items())
@@ -330,7 +330,7 @@ vm_demo() {
     done
     vgpud_start "$tmp" "${spec[@]}"
     echo "   vgpud pid $VGPUD_PID: vhost-user sockets $tmp/{vm1,vm2}.sock,"
-    echo "   admin socket $VGPU_ADMIN_SOCKET, log $VGPUD_LOG."
+    echo "   admin socket $VGPU_ADMIN_SOCKET (its log is kept as $DEMO_LOG_DIR/vgpud.log)."
 
     echo
     echo "== Booting ${vms[*]} at once (QEMU ${VGPU_VM_ACCEL:-tcg}, serial consoles in $DEMO_LOG_DIR/VM.serial.log)"
@@ -355,7 +355,7 @@ vm_demo() {
         ((alive)) || break
         if [[ $(sample_tenants) == 1 ]] && ((!shown_busy)); then
             shown_busy=1
-            show_list "both VMs have device contexts"
+            show_list "while both VMs run"
             next_list=$((SECONDS + DEMO_LIST_INTERVAL))
         elif ((shown_busy && SECONDS >= next_list)); then
             show_list "while the VMs run"
@@ -383,7 +383,9 @@ print(len(json.load(sys.stdin).get("tenants", [])))' 2>/dev/null) == 0 ]]; then
     echo
     echo "== Stopping vgpud (SIGTERM)"
     vgpud_stop || rc=$?
-    ((rc == 0)) || echo "   vgpud exit status $rc (log $VGPUD_LOG)"
+    # The log lives in the temporary directory, which goes at exit.
+    cp "$VGPUD_LOG" "$DEMO_LOG_DIR/vgpud.log" 2>/dev/null || true
+    ((rc == 0)) || echo "   vgpud exit status $rc (log $DEMO_LOG_DIR/vgpud.log)"
 
     echo
     echo "== Summary"
@@ -400,15 +402,15 @@ print(len(json.load(sys.stdin).get("tenants", [])))' 2>/dev/null) == 0 ]]; then
     done
     echo "   wall time $((SECONDS - t_start)) s (image build and VM boots included)"
     echo
+    if ((rc)); then
+        echo "FAILED (serial consoles and vgpud.log in $DEMO_LOG_DIR)"
+        return 1
+    fi
     echo "What happened: two QEMU VMs, each with -device vgpu-virtio, ran the"
     echo "unmodified CUDA samples through libvgpu and /dev/vgpu0 in the guest;"
     echo "one vgpud served both over vhost-user, reading the virtqueues from"
     echo "guest memory, as two tenants, executing on the $VGPU_BACKEND backend;"
     echo "every sample checked its result against a CPU reference."
-    if ((rc)); then
-        echo "FAILED (serial consoles in $DEMO_LOG_DIR)"
-        return 1
-    fi
     echo "All samples passed in both VMs."
 }
 
