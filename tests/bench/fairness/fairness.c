@@ -501,24 +501,52 @@ static void sc_decision_cost(void)
     }
 }
 
-/* ---- metrics from a trace file (the seam for real-vgpud runs) ----------- */
+/* ---- metrics from trace files (runs against a real vgpud) ------------- */
 
-static int from_trace(const char *path, const char *weights)
+typedef struct Trace {
+    TmRecord *rec;
+    size_t n;
+} Trace;
+
+static int load_trace(const char *path, Trace *t)
 {
     FILE *f = fopen(path, "r");
-    TmRecord *rec = NULL;
-    size_t n = 0, cap = 0;
-    TmTenant tn[MAXT] = { 0 };
-    int nt = 0, cls = 0;
-    uint64_t end = 0;
+    size_t cap = 0;
     char line[256];
-    TmShare sh;
 
+    t->rec = NULL;
+    t->n = 0;
     if (!f) {
         fprintf(stderr, "fairness: %s: %s\n", path, strerror(errno));
-        return 1;
+        return -1;
     }
-    /* --weights 1,2,4,8: tenants in trace order, all backlogged. */
+    while (fgets(line, sizeof(line), f)) {
+        TmRecord r;
+
+        if (sscanf(line, "%d,%d,%" SCNu64 ",%" SCNu64 ",%" SCNu64,
+                   &r.tenant, &r.cls, &r.submit_ns, &r.start_ns,
+                   &r.end_ns) != 5 || r.tenant < 0 || r.tenant >= MAXT) {
+            continue;
+        }
+        if (t->n == cap) {
+            cap = cap ? 2 * cap : 4096;
+            t->rec = realloc(t->rec, cap * sizeof(*t->rec));
+            if (!t->rec) {
+                fclose(f);
+                return -1;
+            }
+        }
+        t->rec[t->n++] = r;
+    }
+    fclose(f);
+    return 0;
+}
+
+/* --weights 1,2,4,8: tenants in trace order, all backlogged. */
+static int parse_weights(const char *weights, TmTenant *tn)
+{
+    int nt = 0;
+
     for (const char *p = weights; p && *p && nt < MAXT; nt++) {
         char *e;
 
@@ -526,41 +554,180 @@ static int from_trace(const char *path, const char *weights)
         tn[nt].backlogged = true;
         if (e == p || !(tn[nt].weight > 0)) {
             fprintf(stderr, "fairness: bad --weights '%s'\n", weights);
-            fclose(f);
-            return 1;
+            return -1;
         }
         p = *e == ',' ? e + 1 : e;
     }
-    while (fgets(line, sizeof(line), f)) {
-        TmRecord r;
+    return nt;
+}
 
-        if (sscanf(line, "%d,%d,%" SCNu64 ",%" SCNu64 ",%" SCNu64,
-                   &r.tenant, &r.cls, &r.submit_ns, &r.start_ns,
-                   &r.end_ns) != 5) {
-            continue;
-        }
-        if (n == cap) {
-            cap = cap ? 2 * cap : 4096;
-            rec = realloc(rec, cap * sizeof(*rec));
-            if (!rec) {
-                fclose(f);
-                return 1;
-            }
-        }
-        rec[n++] = r;
-        end = r.end_ns > end ? r.end_ns : end;
-        cls = r.cls;
+/*
+ * Share of time in [0, @dur) in which some item was outstanding (submitted,
+ * not finished) while no item occupied the engine by the trace's ground
+ * truth ([end - standalone cost, end]), in 10 us bins.  An estimate: the
+ * client sees completion one reply late and the standalone cost is a mean.
+ */
+static double trace_idle_pct(const Trace *t, uint64_t dur)
+{
+    const uint64_t bin = 10 * US;
+    size_t nb = dur / bin + 1, idle = 0;
+    uint8_t *m = calloc(nb, 1);
+
+    if (!m) {
+        return NAN;
     }
-    fclose(f);
+    for (size_t k = 0; k < t->n; k++) {
+        const TmRecord *r = &t->rec[k];
+
+        for (uint64_t b = r->submit_ns / bin; b < nb && b * bin < r->end_ns;
+             b++) {
+            m[b] |= 1;
+        }
+        for (uint64_t b = (r->start_ns + bin - 1) / bin;
+             b < nb && (b + 1) * bin <= r->end_ns; b++) {
+            m[b] |= 2;
+        }
+    }
+    for (size_t b = 0; b < nb; b++) {
+        idle += m[b] == 1;
+    }
+    free(m);
+    return 100.0 * (double)idle / (double)nb;
+}
+
+static void trace_latency(const Trace *t, int tenant, uint64_t *p50,
+                          uint64_t *p99)
+{
+    uint64_t *v = malloc((t->n + 1) * sizeof(*v));
+    size_t n = 0;
+
+    *p50 = *p99 = 0;
+    if (!v) {
+        return;
+    }
+    for (size_t k = 0; k < t->n; k++) {
+        if (t->rec[k].tenant == tenant) {
+            v[n++] = t->rec[k].end_ns - t->rec[k].submit_ns;
+        }
+    }
+    if (n) {
+        *p50 = tm_quantile(v, n, 0.50);
+        *p99 = tm_quantile(v, n, 0.99);
+    }
+    free(v);
+}
+
+static void trace_shares(const Trace *t, int nt, uint64_t dur, char *buf,
+                         size_t len)
+{
+    double A[MAXT] = { 0 }, sum = 0;
+    size_t o = 0;
+
+    tm_service(t->rec, t->n, 0, nt, 0, dur, A);
     for (int i = 0; i < nt; i++) {
-        tn[i].cls = cls;
+        sum += A[i];
     }
-    sh = tm_share(rec, n, cls, tn, nt, 0, (end + SEC / 2) / SEC * SEC, SEC);
-    printf("trace %s: %zu items, %d windows of 1 s\n", path, n, sh.windows);
+    for (int i = 0; i < nt && o < len; i++) {
+        o += snprintf(buf + o, len - o, "%s%.1f", i ? " " : "",
+                      sum > 0 ? 100.0 * A[i] / sum : 0.0);
+    }
+}
+
+/*
+ * The table of one scenario run against vgpud: @wfq and @fifo traces of
+ * the same run, tenants weighted @weights, @light the periodic tenant (-1:
+ * none; it is then left out of the share metrics, since it is not
+ * backlogged) whose alone p99 is @alone_p99.
+ */
+static int report(const char *id, const char *title, const char *wfq,
+                  const char *fifo, const char *weights, uint64_t dur,
+                  int light, uint64_t alone_p99, const char *targets)
+{
+    TmTenant tn[MAXT] = { 0 };
+    Trace ts, tf;
+    TmShare ss, sf;
+    int nt = parse_weights(weights, tn);
+    double bs[MAXT], bf[MAXT], s = 0, f = 0;
+    char a[256], b[256];
+    const char *t[4] = { "", "", "", "" };
+
+    if (nt < 1 || load_trace(wfq, &ts) || load_trace(fifo, &tf)) {
+        return 1;
+    }
+    /* targets: "error,jain,mmr,latency" as the scenario states them */
+    if (targets) {
+        static char tb[256];
+        char *p = tb;
+
+        snprintf(tb, sizeof(tb), "%s", targets);
+        for (int k = 0; k < 4 && p; k++) {
+            char *c = strchr(p, ';');
+
+            if (c) {
+                *c = 0;
+            }
+            t[k] = p;
+            p = c ? c + 1 : NULL;
+        }
+    }
+    if (light >= 0 && light < nt) {
+        tn[light].backlogged = false;
+    }
+    header(id, title);
+    if (nt - (light >= 0) >= 2) {
+        ss = tm_share(ts.rec, ts.n, 0, tn, nt, 0, dur, SEC);
+        sf = tm_share(tf.rec, tf.n, 0, tn, nt, 0, dur, SEC);
+        share_rows(&ss, &sf, t[0], t[1], t[2]);
+    }
+    row("idle with backlog (%, estimate)", "%.2f",
+        trace_idle_pct(&ts, dur), trace_idle_pct(&tf, dur), "< 1");
+    tm_service(ts.rec, ts.n, 0, nt, 0, dur, bs);
+    tm_service(tf.rec, tf.n, 0, nt, 0, dur, bf);
+    for (int i = 0; i < nt; i++) {
+        s += bs[i];
+        f += bf[i];
+    }
+    row("GPU time done vs FIFO", "%.3f", f > 0 ? s / f : 0, 1.0, "");
+    if (light >= 0) {
+        uint64_t s50, s99, f50, f99;
+
+        trace_latency(&ts, light, &s50, &s99);
+        trace_latency(&tf, light, &f50, &f99);
+        row("light p50 (ms)", "%.3f", s50 / 1e6, f50 / 1e6, "");
+        row("light p99 (ms)", "%.3f", s99 / 1e6, f99 / 1e6, "");
+        row("light p99 inflation (ms)", "%.3f",
+            ((double)s99 - (double)alone_p99) / 1e6,
+            ((double)f99 - (double)alone_p99) / 1e6, t[3]);
+    }
+    trace_shares(&ts, nt, dur, a, sizeof(a));
+    trace_shares(&tf, nt, dur, b, sizeof(b));
+    printf("%-34s wfq: %s\n%-34s fifo: %s\n", "GPU-time share per tenant (%)",
+           a, "", b);
+    free(ts.rec);
+    free(tf.rec);
+    return 0;
+}
+
+static int from_trace(const char *path, const char *weights)
+{
+    TmTenant tn[MAXT] = { 0 };
+    int nt = parse_weights(weights, tn);
+    uint64_t end = 0;
+    Trace t;
+    TmShare sh;
+
+    if (nt < 1 || load_trace(path, &t)) {
+        return 1;
+    }
+    for (size_t k = 0; k < t.n; k++) {
+        end = t.rec[k].end_ns > end ? t.rec[k].end_ns : end;
+    }
+    sh = tm_share(t.rec, t.n, 0, tn, nt, 0, (end + SEC / 2) / SEC * SEC, SEC);
+    printf("trace %s: %zu items, %d windows of 1 s\n", path, t.n, sh.windows);
     printf("share error mean %.2f pp, max %.2f pp, Jain %.4f, min/max %.3f, "
            "max slowdown %.2fx\n", sh.err_mean_pp, sh.err_max_pp,
            sh.jain_min, sh.mmr_min, sh.slowdown_max);
-    free(rec);
+    free(t.rec);
     return 0;
 }
 
@@ -568,7 +735,11 @@ static void usage(void)
 {
     printf("usage: fairness [--only SUBSTRING] [--latency-us N] "
            "[--window-us N] [--dump-trace DIR]\n"
-           "       fairness --from-trace FILE --weights W1,W2,...\n");
+           "       fairness --from-trace FILE --weights W1,W2,...\n"
+           "       fairness --report ID --title T --trace WFQ.csv "
+           "--fifo-trace FIFO.csv --weights W1,...\n"
+           "                --duration-ms N [--light I --alone-p99-ns N] "
+           "[--targets 'ERR;JAIN;MMR;LAT']\n");
 }
 
 int main(int argc, char **argv)
@@ -580,10 +751,21 @@ int main(int argc, char **argv)
         { "dump-trace", required_argument, NULL, 'd' },
         { "from-trace", required_argument, NULL, 't' },
         { "weights", required_argument, NULL, 'W' },
+        { "report", required_argument, NULL, 'R' },
+        { "title", required_argument, NULL, 'T' },
+        { "trace", required_argument, NULL, 'S' },
+        { "fifo-trace", required_argument, NULL, 'F' },
+        { "duration-ms", required_argument, NULL, 'D' },
+        { "light", required_argument, NULL, 'L' },
+        { "alone-p99-ns", required_argument, NULL, 'A' },
+        { "targets", required_argument, NULL, 'X' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const char *trace = NULL, *weights = NULL;
+    const char *trace = NULL, *weights = NULL, *rep = NULL, *title = "";
+    const char *wfq = NULL, *fifo = NULL, *targets = NULL;
+    uint64_t dur = 0, alone = 0;
+    int light = -1;
     int c;
 
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -606,6 +788,14 @@ int main(int argc, char **argv)
         case 'W':
             weights = optarg;
             break;
+        case 'R': rep = optarg; break;
+        case 'T': title = optarg; break;
+        case 'S': wfq = optarg; break;
+        case 'F': fifo = optarg; break;
+        case 'D': dur = strtoull(optarg, NULL, 0) * MS; break;
+        case 'L': light = atoi(optarg); break;
+        case 'A': alone = strtoull(optarg, NULL, 0); break;
+        case 'X': targets = optarg; break;
         case 'h':
             usage();
             return 0;
@@ -613,6 +803,14 @@ int main(int argc, char **argv)
             usage();
             return 2;
         }
+    }
+    if (rep) {
+        if (!wfq || !fifo || !weights || !dur) {
+            usage();
+            return 2;
+        }
+        return report(rep, title, wfq, fifo, weights, dur, light, alone,
+                      targets);
     }
     if (trace) {
         return from_trace(trace, weights ? weights : "1,1");

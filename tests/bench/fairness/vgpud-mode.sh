@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The fairness scenarios against a real vgpud: each tenant a separate
+# client process (fairclient) over the local socket, each scenario run
+# once with --scheduler=wfq and once with --scheduler=fifo in the same
+# run, both reported by `fairness --report` from the clients' traces.
+#
+# Usage: vgpud-mode.sh [SCENARIO...]   (default: all, in this order:
+#        two weighted equal-8 light flood)
+# Environment: BUILD, VGPU_BACKEND (default sim), FAIRNESS_SECONDS (run
+# time per scenario and policy, default 4), FAIRNESS_KEEP (a directory
+# that keeps the traces).  Prints; never passes or fails on time.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/../../.." && pwd)
+build=${BUILD:-$top/build}
+export BUILD=$build
+# shellcheck source=../../lib/vgpud.sh
+source "$top/tests/lib/vgpud.sh"
+client=$build/bin/tests/bench/fairclient
+report=$build/bin/tests/bench/fairness
+secs=${FAIRNESS_SECONDS:-4}
+export LD_LIBRARY_PATH=$build/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+
+for f in "$VGPUD" "$client" "$report" "$build/lib/libcuda.so.1"; do
+    if [[ ! -e $f ]]; then
+        echo "fairness: $f is not built" >&2
+        exit 77
+    fi
+done
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    local p
+    for p in "${pids[@]}"; do
+        kill "$p" 2>/dev/null || true
+    done
+    vgpud_stop >/dev/null 2>&1 || true
+    if [[ -n ${FAIRNESS_KEEP:-} ]]; then
+        mkdir -p "$FAIRNESS_KEEP" && cp "$work"/*.csv "$FAIRNESS_KEEP"/ 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Weighted tenants need vgpud --tenant (weights of named tenants) and
+# libvgpu's VGPU_TENANT (which processes form a tenant); without them
+# every client process is a tenant of weight 1.
+has_tenants=0
+if "$VGPUD" --help 2>&1 | grep -q -- '--tenant'; then
+    has_tenants=1
+fi
+
+ms() { echo $(($1 * 1000000)); }
+us() { echo $(($1 * 1000)); }
+
+declare -A cost alone_p99
+
+# One client alone, back to back (or periodic), on a FIFO vgpud: the
+# standalone cost of one kernel of @1 ns (mean spacing of completions) and
+# for periodic runs the alone p99 of submit to end.
+calibrate() {
+    local k=$1 depth=$2 period=${3:-0} t out
+    t=$("$client" --now)
+    out=$("$client" --kernel-ns "$k" --depth "$depth" --period-ns "$period" \
+        --start $((t + 300000000)) --until $((t + 300000000 + secs * 250000000)) \
+        --calibrate)
+    read -r c n p50 p99 <<<"$out"
+    if ((period)); then
+        alone_p99[$k]=$p99
+        printf '  %8.3f ms kernel every %.0f ms alone: p50 %.3f ms, p99 %.3f ms (%s items)\n' \
+            "$(bc -l <<<"$k/1000000")" "$(bc -l <<<"$period/1000000")" \
+            "$(bc -l <<<"$p50/1000000")" "$(bc -l <<<"$p99/1000000")" "$n"
+    else
+        cost[$k]=$c
+        printf '  %8.3f ms kernel alone, back to back (depth %s): %.3f ms per item (%s items)\n' \
+            "$(bc -l <<<"$k/1000000")" "$depth" "$(bc -l <<<"$c/1000000")" "$n"
+    fi
+}
+
+# run_policy POLICY ID DURATION_NS SPEC...: SPEC = weight:kernel_ns:depth:period_ns
+run_policy() {
+    local pol=$1 id=$2 dur=$3 i=0 spec w k d p t start args=()
+    shift 3
+    args=(--scheduler="$pol")
+    if ((has_tenants)); then
+        for spec in "$@"; do
+            IFS=: read -r w k d p <<<"$spec"
+            args+=(--tenant "name=t$i,weight=$w")
+            i=$((i + 1))
+        done
+    fi
+    vgpud_start "$work/d" "${args[@]}"
+    t=$("$client" --now)
+    # Start together once every client has its context and module.
+    start=$((t + 1500000000))
+    i=0
+    pids=()
+    for spec in "$@"; do
+        IFS=: read -r w k d p <<<"$spec"
+        VGPU_TENANT=t$i "$client" --tenant "$i" --kernel-ns "$k" \
+            --cost-ns "${cost[$k]}" --depth "$d" --period-ns "$p" \
+            --start "$start" --until $((start + dur)) \
+            --out "$work/$id.$pol.$i.part" &
+        pids+=($!)
+        i=$((i + 1))
+    done
+    for p in "${pids[@]}"; do
+        wait "$p" || echo "fairness: $id: a client failed under $pol" >&2
+    done
+    pids=()
+    vgpud_stop || true
+    cat "$work/$id.$pol".*.part >"$work/$id.$pol.csv"
+    rm -f "$work/$id.$pol".*.part
+}
+
+# scenario ID TITLE TARGETS LIGHT_INDEX ALONE_P99 SPEC...
+scenario() {
+    local id=$1 title=$2 targets=$3 light=$4 alone=$5 spec w k d p weights=
+    shift 5
+    for spec in "$@"; do
+        IFS=: read -r w k d p <<<"$spec"
+        weights+=${weights:+,}$w
+    done
+    run_policy wfq "$id" $((secs * 1000000000)) "$@"
+    run_policy fifo "$id" $((secs * 1000000000)) "$@"
+    "$report" --report "$id" --title "$title" --trace "$work/$id.wfq.csv" \
+        --fifo-trace "$work/$id.fifo.csv" --weights "$weights" \
+        --duration-ms $((secs * 1000)) --light "$light" \
+        --alone-p99-ns "$alone" --targets "$targets"
+}
+
+mkdir -p "$work/d"
+scenarios=("$@")
+((${#scenarios[@]})) || scenarios=(two weighted equal-8 light flood)
+want() {
+    local s
+    for s in "${scenarios[@]}"; do [[ $s == "$1" ]] && return 0; done
+    return 1
+}
+
+echo "Fair-share benchmark against vgpud ($VGPU_BACKEND backend), $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores."
+echo "Each tenant is a client process launching a %globaltimer spin kernel; metrics"
+echo "from the clients' completion times x standalone cost, $secs s per scenario and"
+echo "policy, wfq next to fifo of the same run.  Tenants with weights: $( ((has_tenants)) && echo "vgpud --tenant" || echo "not available (every process weight 1)")."
+echo "calibration (FIFO vgpud, one client):"
+vgpud_start "$work/d" --scheduler=fifo
+for k in $(us 20) $(us 200) $(ms 1) $(ms 2) $(ms 5) $(ms 20); do
+    d=$((8000000 / k + 2))
+    calibrate "$k" $((d > 64 ? 64 : d))
+done
+want light && calibrate "$(us 200)" 1 "$(ms 10)"
+vgpud_stop || true
+
+one=$(ms 1)
+two=$(ms 2)
+five=$(ms 5)
+if want two; then
+    scenario two "2 equal tenants, 1 ms vs 20 ms kernels (100 us is overhead-bound on sim)" \
+        "<= 2 (max <= 4);;;" -1 0 "1:$one:10:0" "1:$(ms 20):2:0"
+fi
+if want weighted; then
+    if ((has_tenants)); then
+        scenario weighted "4 tenants weighted 1:2:4:8, 2 ms kernels" \
+            "max <= 3;>= 0.995;>= 0.98;" -1 0 \
+            "1:$two:6:0" "2:$two:6:0" "4:$two:6:0" "8:$two:6:0"
+    else
+        echo; echo "== weighted: skipped, vgpud has no --tenant (weights)"
+    fi
+fi
+if want equal-8; then
+    scenario equal-8 "8 equal tenants, 1 ms and 5 ms kernels in turn" \
+        ";>= 0.995;;" -1 0 "1:$one:10:0" "1:$five:3:0" "1:$one:10:0" \
+        "1:$five:3:0" "1:$one:10:0" "1:$five:3:0" "1:$one:10:0" "1:$five:3:0"
+fi
+if want light; then
+    heavy=()
+    for n in 1 3 7; do
+        heavy+=("1:$one:10:0")
+        while ((${#heavy[@]} < n)); do heavy+=("1:$one:10:0"); done
+        scenario "light-$n" "light tenant (200 us kernel every 10 ms) beside $n heavy (1 ms kernels)" \
+            ";;;<= 1 heavy kernel + 0.5 ms" 0 "${alone_p99[$(us 200)]}" \
+            "1:$(us 200):1:$(ms 10)" "${heavy[@]}"
+    done
+fi
+if want flood; then
+    scenario flood "flood adversary: 20 us kernels, 1000 queued, against 2 ms kernels" \
+        ";;;" -1 0 "1:$(us 20):1000:0" "1:$two:6:0"
+fi
