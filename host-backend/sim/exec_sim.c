@@ -4,8 +4,13 @@
  * device memory, modules, streams and the engine threads that run items.
  *
  * Each stream (a context's default stream included) has one engine thread
- * that runs its items in order; launches fan out over the launch worker
- * pool inside sim_launch_run().  A context's allocation table is changed
+ * that runs its items in order; launches fan out over the executor's
+ * worker pool inside sim_launch_run().  Engine threads model one GPU's
+ * engines: work of the compute class (launches, memsets, device-to-device
+ * copies) holds the single compute engine, which one context at a time may
+ * use (streams of that context share it); host-to-device and
+ * device-to-host copies each hold their own copy engine.  A context's
+ * allocation table is changed
  * only under its mem_lock; a launch runs on an immutable snapshot of it,
  * and host memory is refcounted, so mem_free never waits for a kernel and
  * never pulls memory from under one.
@@ -33,6 +38,20 @@ struct VgpuExec {
     _Atomic uint64_t used_mem;
     pthread_mutex_t lock;       /* protects next_addr */
     uint64_t next_addr;
+    SimPool *pool;              /* threads - 1 helpers; the engine works too */
+    /*
+     * The compute engine: owned by one context at a time (any number of
+     * its streams), as a GPU time-slices contexts.  A context waiting for
+     * it stops further streams of the owner from joining, so no context
+     * starves.
+     */
+    pthread_mutex_t eng_lock;
+    pthread_cond_t eng_cond;
+    VgpuExecCtx *eng_owner;
+    unsigned eng_users;
+    unsigned eng_waiting;
+    pthread_mutex_t htod_lock;  /* the host-to-device copy engine */
+    pthread_mutex_t dtoh_lock;  /* the device-to-host copy engine */
 };
 
 /*
@@ -72,6 +91,7 @@ struct VgpuExecStream {
     size_t qhead, qlen, qcap;
     bool busy, stop;
     pthread_t thr;
+    SimScratch *scratch;        /* the engine thread's launch state */
     bool is_default;
     VgpuExecStream *next;       /* in ctx's list (under ctx->lock) */
 };
@@ -98,6 +118,7 @@ struct VgpuExecModule {
     VgpuExecCtx *ctx;
     SimProgram *prog;
     VgpuExecFunc *funcs;
+    bool may_write_local;       /* sim_program_may_write_local() */
     _Atomic int refs;           /* owner + in-flight launches */
     VgpuExecModule *next;       /* in ctx->modules (under ctx->lock) */
 };
@@ -117,6 +138,8 @@ static unsigned host_cores(void)
 }
 
 /* ---- device ------------------------------------------------------------ */
+
+static void sim_fini(VgpuExec *e);
 
 static int sim_init(const VgpuExecConfig *cfg, VgpuExec **out, char *err,
                     size_t errlen)
@@ -146,6 +169,17 @@ static int sim_init(const VgpuExecConfig *cfg, VgpuExec **out, char *err,
     }
     e->next_addr = SIM_GLOBAL_BASE + 0x200000;
     pthread_mutex_init(&e->lock, NULL);
+    pthread_mutex_init(&e->eng_lock, NULL);
+    pthread_cond_init(&e->eng_cond, NULL);
+    pthread_mutex_init(&e->htod_lock, NULL);
+    pthread_mutex_init(&e->dtoh_lock, NULL);
+    /* Created once: launches borrow the helpers instead of making threads. */
+    e->pool = sim_pool_create(e->threads - 1);
+    if (!e->pool) {
+        snprintf(err, errlen, "out of memory");
+        sim_fini(e);
+        return VGPU_S_OUT_OF_MEMORY;
+    }
     *out = e;
     return VGPU_S_OK;
 }
@@ -153,7 +187,12 @@ static int sim_init(const VgpuExecConfig *cfg, VgpuExec **out, char *err,
 static void sim_fini(VgpuExec *e)
 {
     if (e) {
+        sim_pool_destroy(e->pool);
         pthread_mutex_destroy(&e->lock);
+        pthread_mutex_destroy(&e->eng_lock);
+        pthread_cond_destroy(&e->eng_cond);
+        pthread_mutex_destroy(&e->htod_lock);
+        pthread_mutex_destroy(&e->dtoh_lock);
         free(e);
     }
 }
@@ -322,7 +361,70 @@ static void sim_mem_get_info(VgpuExec *e, uint64_t *free_, uint64_t *total)
 
 /* ---- streams and the engine ----------------------------------------------- */
 
-static int run_item(VgpuExecCtx *ctx, VgpuExecItem *it);
+static int run_item(VgpuExecCtx *ctx, VgpuExecStream *s, VgpuExecItem *it);
+
+static void compute_acquire(VgpuExec *e, VgpuExecCtx *c)
+{
+    pthread_mutex_lock(&e->eng_lock);
+    /* Join the owner's other streams only while no one else waits. */
+    if (e->eng_owner != c || e->eng_waiting) {
+        e->eng_waiting++;
+        while (e->eng_owner) {
+            pthread_cond_wait(&e->eng_cond, &e->eng_lock);
+        }
+        e->eng_waiting--;
+    }
+    e->eng_owner = c;
+    e->eng_users++;
+    pthread_mutex_unlock(&e->eng_lock);
+}
+
+static void compute_release(VgpuExec *e)
+{
+    pthread_mutex_lock(&e->eng_lock);
+    if (--e->eng_users == 0) {
+        e->eng_owner = NULL;
+        if (e->eng_waiting) {
+            pthread_cond_broadcast(&e->eng_cond);
+        }
+    }
+    pthread_mutex_unlock(&e->eng_lock);
+}
+
+/*
+ * Runs @it on the engine its class uses and returns its status; @ns gets
+ * the time it held the engine (waiting for the engine is not charged).
+ */
+static int run_on_engine(VgpuExecStream *s, VgpuExecItem *it, uint64_t *ns)
+{
+    VgpuExec *e = s->ctx->exec;
+    pthread_mutex_t *copy = NULL;
+    int st;
+
+    if (it->kind == VGPU_ITEM_MARKER) {
+        *ns = 0;
+        return run_item(s->ctx, s, it);
+    }
+    if (it->kind == VGPU_ITEM_HTOD) {
+        copy = &e->htod_lock;
+    } else if (it->kind == VGPU_ITEM_DTOH) {
+        copy = &e->dtoh_lock;
+    }
+    if (copy) {
+        pthread_mutex_lock(copy);
+    } else {
+        compute_acquire(e, s->ctx);
+    }
+    uint64_t t0 = sim_now_ns();
+    st = run_item(s->ctx, s, it);
+    *ns = sim_now_ns() - t0;
+    if (copy) {
+        pthread_mutex_unlock(copy);
+    } else {
+        compute_release(e);
+    }
+    return st;
+}
 
 static void *engine_main(void *arg)
 {
@@ -342,10 +444,9 @@ static void *engine_main(void *arg)
         s->busy = true;
         pthread_mutex_unlock(&s->lock);
 
-        uint64_t t0 = sim_now_ns();
-        int st = run_item(s->ctx, it);
-        uint64_t t1 = sim_now_ns();
-        it->done(it, st, t1 - t0);
+        uint64_t ns;
+        int st = run_on_engine(s, it, &ns);
+        it->done(it, st, ns);
 
         pthread_mutex_lock(&s->lock);
         s->busy = false;
@@ -392,6 +493,7 @@ static void stream_drain_and_free(VgpuExecStream *s)
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
     pthread_cond_destroy(&s->idle);
+    sim_scratch_free(s->scratch);
     free(s->q);
     free(s);
 }
@@ -888,6 +990,7 @@ static int sim_module_load(VgpuExecCtx *c, uint32_t kind, const void *image,
         free(m);
         return VGPU_S_OUT_OF_MEMORY;
     }
+    m->may_write_local = sim_program_may_write_local(prog);
     for (uint32_t i = 0; i < prog->nfuncs; i++) {
         m->funcs[i].mod = m;
         m->funcs[i].index = (int)i;
@@ -963,7 +1066,7 @@ static void ctx_print(void *opaque, const char *text, size_t len)
     }
 }
 
-static int run_launch(VgpuExecCtx *c, VgpuExecItem *it)
+static int run_launch(VgpuExecCtx *c, VgpuExecStream *s, VgpuExecItem *it)
 {
     VgpuExecFunc *f = it->u.launch.func;
     VgpuExecModule *m = f->mod;
@@ -984,6 +1087,12 @@ static int run_launch(VgpuExecCtx *c, VgpuExecItem *it)
     l.smcount = (int)c->exec->threads;
     l.print = ctx_print;
     l.print_opaque = c;
+    l.pool = c->exec->pool;
+    if (!s->scratch) {
+        s->scratch = sim_scratch_new();     /* kept for the stream's life */
+    }
+    l.scratch = s->scratch;
+    l.no_local_writes = !m->may_write_local;
     if ((uint64_t)l.func->shared_bytes + l.dyn_shared > SIM_MAX_SHARED) {
         return VGPU_S_LAUNCH_OUT_OF_RESOURCES;
     }
@@ -1005,13 +1114,13 @@ static int run_launch(VgpuExecCtx *c, VgpuExecItem *it)
     return rc;
 }
 
-static int run_item(VgpuExecCtx *c, VgpuExecItem *it)
+static int run_item(VgpuExecCtx *c, VgpuExecStream *s, VgpuExecItem *it)
 {
     int rc = VGPU_S_OK;
 
     switch (it->kind) {
     case VGPU_ITEM_LAUNCH:
-        rc = run_launch(c, it);
+        rc = run_launch(c, s, it);
         module_unref(it->u.launch.func->mod);
         return rc;
     case VGPU_ITEM_MARKER:
@@ -1049,13 +1158,13 @@ static int run_item(VgpuExecCtx *c, VgpuExecItem *it)
             rc = VGPU_S_INVALID_VALUE;
             break;
         }
-        uint8_t *s = alloc_pin(c, it->u.dtod.src, it->u.dtod.size, &r2);
-        if (!s) {
+        uint8_t *src = alloc_pin(c, it->u.dtod.src, it->u.dtod.size, &r2);
+        if (!src) {
             hostbuf_unref(r1);
             rc = VGPU_S_INVALID_VALUE;
             break;
         }
-        memmove(d, s, it->u.dtod.size);
+        memmove(d, src, it->u.dtod.size);
         hostbuf_unref(r1);
         hostbuf_unref(r2);
         break;

@@ -82,7 +82,7 @@ typedef struct Worker {
     /* Global translation cache. */
     uint64_t cb, cs;
     uint8_t *ch;
-    pthread_t thr;
+    bool local_dirty;       /* local stack may hold an earlier launch's data */
 } Worker;
 
 struct Launch {
@@ -2567,10 +2567,10 @@ static int run_block(Worker *wk, uint64_t bidx)
     }
 }
 
-static void *worker_main(void *arg)
+static void worker_run(Worker *wk)
 {
-    Worker *wk = arg;
     Launch *L = wk->L;
+    bool ran = false;
 
     for (;;) {
         if (atomic_load(&L->status)) {
@@ -2580,6 +2580,7 @@ static void *worker_main(void *arg)
         if (b >= L->nblocks) {
             break;
         }
+        ran = true;
         if (run_block(wk, b) < 0) {
             break;
         }
@@ -2587,7 +2588,10 @@ static void *worker_main(void *arg)
     atomic_fetch_add(&L->insns, wk->insns);
     wk->total += wk->insns;
     wk->insns = 0;
-    return NULL;
+    /* A kernel that may write local memory leaves it to be wiped first. */
+    if (ran && !L->l->no_local_writes) {
+        wk->local_dirty = true;
+    }
 }
 
 static void worker_free(Worker *wk)
@@ -2600,30 +2604,225 @@ static void worker_free(Worker *wk)
     if (wk->local) {
         munmap(wk->local, (size_t)32 * 32 * SIM_LOCAL_PER_LANE);
     }
+    free(wk);
 }
 
-static bool worker_init(Worker *wk, Launch *L, int index)
+/*
+ * Prepares a persistent worker for launch @L: the scratch it keeps between
+ * launches (registers, frames, the local stack mapping, the shared buffer)
+ * is reused, and what a kernel can observe of it is reset, so shared and
+ * local memory still start zeroed for every launch.
+ */
+static bool worker_begin(Worker *wk, Launch *L, int index)
 {
-    memset(wk, 0, sizeof(*wk));
     wk->L = L;
     wk->index = index;
-    wk->shared = calloc(1, L->shared_total ? L->shared_total : 1);
-    wk->local = mmap(NULL, (size_t)32 * 32 * SIM_LOCAL_PER_LANE, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (wk->local == MAP_FAILED) {
-        wk->local = NULL;
+    wk->insns = 0;
+    wk->total = 0;
+    wk->cb = 0;
+    wk->cs = 0;
+    wk->ch = NULL;
+    if (L->shared_total > wk->shared_cap || !wk->shared) {
+        size_t cap = L->shared_total > 4096 ? L->shared_total : 4096;
+        uint8_t *n = realloc(wk->shared, cap);
+
+        if (!n) {
+            return false;
+        }
+        wk->shared = n;
+        wk->shared_cap = cap;
     }
-    return wk->shared && wk->local;
+    memset(wk->shared, 0, L->shared_total);
+    if (!wk->local) {
+        wk->local = mmap(NULL, (size_t)32 * 32 * SIM_LOCAL_PER_LANE, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (wk->local == MAP_FAILED) {
+            wk->local = NULL;
+            return false;
+        }
+        wk->local_dirty = false;
+    } else if (wk->local_dirty) {
+        /* Drops the touched pages: they read back as zeroes. */
+        madvise(wk->local, (size_t)32 * 32 * SIM_LOCAL_PER_LANE, MADV_DONTNEED);
+        wk->local_dirty = false;
+    }
+    return true;
+}
+
+static Worker *worker_new(void)
+{
+    return calloc(1, sizeof(Worker));
+}
+
+/* ---- the worker pool ---------------------------------------------------- */
+
+/*
+ * Helper threads created once per executor.  A launch with more than a few
+ * warps of work posts itself as the pool's job; helpers take blocks from it
+ * beside the launching (engine) thread.  One job at a time: a launch that
+ * finds the pool busy runs on its own thread alone, which is correct and,
+ * since the compute engine runs one context at a time, rare.
+ */
+typedef struct PoolThread {
+    SimPool *pool;
+    Worker *wk;
+    int index;
+    pthread_t thr;
+} PoolThread;
+
+struct SimPool {
+    pthread_mutex_t lock;
+    pthread_cond_t work;        /* a job was posted / stop */
+    pthread_cond_t idle;        /* the last helper left the job */
+    Launch *job;
+    uint64_t gen;               /* bumped for every job posted */
+    unsigned active;            /* helpers inside the current job */
+    bool stop;
+    unsigned n;
+    PoolThread *t;
+};
+
+static void *pool_main(void *arg)
+{
+    PoolThread *pt = arg;
+    SimPool *p = pt->pool;
+    uint64_t seen = 0;
+
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        while (!p->stop && (!p->job || p->gen == seen)) {
+            pthread_cond_wait(&p->work, &p->lock);
+        }
+        if (p->stop) {
+            break;
+        }
+        Launch *L = p->job;
+        seen = p->gen;
+        p->active++;
+        pthread_mutex_unlock(&p->lock);
+        if (worker_begin(pt->wk, L, pt->index)) {
+            worker_run(pt->wk);
+        }
+        pthread_mutex_lock(&p->lock);
+        if (--p->active == 0) {
+            pthread_cond_broadcast(&p->idle);
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+SimPool *sim_pool_create(unsigned helpers)
+{
+    SimPool *p = calloc(1, sizeof(*p));
+
+    if (!p) {
+        return NULL;
+    }
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->work, NULL);
+    pthread_cond_init(&p->idle, NULL);
+    if (helpers > 255) {
+        helpers = 255;
+    }
+    p->t = calloc(helpers ? helpers : 1, sizeof(*p->t));
+    if (!p->t) {
+        sim_pool_destroy(p);
+        return NULL;
+    }
+    for (unsigned i = 0; i < helpers; i++) {
+        PoolThread *pt = &p->t[p->n];
+
+        pt->pool = p;
+        pt->index = (int)i + 1;
+        pt->wk = worker_new();
+        if (!pt->wk) {
+            break;
+        }
+        if (pthread_create(&pt->thr, NULL, pool_main, pt)) {
+            free(pt->wk);
+            pt->wk = NULL;
+            break;
+        }
+        p->n++;
+    }
+    return p;
+}
+
+void sim_pool_destroy(SimPool *p)
+{
+    if (!p) {
+        return;
+    }
+    pthread_mutex_lock(&p->lock);
+    p->stop = true;
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->lock);
+    for (unsigned i = 0; i < p->n; i++) {
+        pthread_join(p->t[i].thr, NULL);
+        worker_free(p->t[i].wk);
+    }
+    free(p->t);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->work);
+    pthread_cond_destroy(&p->idle);
+    free(p);
+}
+
+SimScratch *sim_scratch_new(void)
+{
+    return (SimScratch *)worker_new();
+}
+
+void sim_scratch_free(SimScratch *s)
+{
+    if (s) {
+        worker_free((Worker *)s);
+    }
+}
+
+bool sim_program_may_write_local(const SimProgram *p)
+{
+    for (uint32_t f = 0; f < p->nfuncs; f++) {
+        const SimFunc *fn = &p->funcs[f];
+
+        if (fn->frame_bytes) {
+            return true;
+        }
+        for (uint32_t i = 0; i < fn->ncode; i++) {
+            const SimInsn *in = &fn->code[i];
+
+            switch (in->op) {
+            case OP_ST:
+            case OP_ATOM:
+            case OP_RED:
+                if (in->space != SIM_SP_GLOBAL && in->space != SIM_SP_SHARED &&
+                    in->space != SIM_SP_CONST) {
+                    return true;
+                }
+                break;
+            case OP_CALL:
+            case OP_VPRINTF:
+                return true;
+            default:
+                break;
+            }
+        }
+    }
+    return false;
 }
 
 static pthread_once_t fma_once = PTHREAD_ONCE_INIT;
 
+/* Launches with at most this many threads in all never wake the pool. */
+#define SMALL_LAUNCH_THREADS 128
+
 int sim_launch_run(SimLaunch *sl)
 {
     Launch L;
-    unsigned nthr = sl->threads ? sl->threads : 1;
-    Worker *wks;
     int status;
+    Worker *own = (Worker *)sl->scratch;
+    bool own_temp = false, posted = false;
 
     pthread_once(&fma_once, pick_fma);
     memset(&L, 0, sizeof(L));
@@ -2651,46 +2850,59 @@ int sim_launch_run(SimLaunch *sl)
         snprintf(sl->errmsg, sizeof(sl->errmsg), "parameter buffer too small");
         return VGPU_S_INVALID_VALUE;
     }
-    if (nthr > L.nblocks) {
-        nthr = (unsigned)L.nblocks;
+    if (!own) {
+        own = worker_new();
+        own_temp = true;
     }
-    if (nthr > 256) {
-        nthr = 256;
+    if (!own || !worker_begin(own, &L, 0)) {
+        if (own_temp) {
+            sim_scratch_free((SimScratch *)own);
+        }
+        return VGPU_S_OUT_OF_MEMORY;
     }
     pthread_mutex_init(&L.msg_lock, NULL);
     pthread_mutex_init(&L.print_lock, NULL);
-    wks = calloc(nthr, sizeof(*wks));
-    if (!wks) {
-        return VGPU_S_OUT_OF_MEMORY;
+    /*
+     * Small launches (one block, or a few warps in all) run here alone:
+     * waking helpers costs more than their share of the work.
+     */
+    SimPool *p = sl->pool, *temp_pool = NULL;
+    if (!p && sl->threads > 1 && L.nblocks > 1) {
+        /* Callers without a pool (tools, benchmarks) get one for this launch. */
+        unsigned h = sl->threads - 1;
+        p = temp_pool = sim_pool_create(h < L.nblocks ? h : (unsigned)L.nblocks - 1);
     }
-    unsigned started = 0;
-    for (unsigned i = 0; i < nthr; i++) {
-        if (!worker_init(&wks[i], &L, (int)i)) {
-            worker_free(&wks[i]);
-            break;
+    if (p && p->n && L.nblocks > 1 && L.nblocks * L.nthreads > SMALL_LAUNCH_THREADS) {
+        pthread_mutex_lock(&p->lock);
+        if (!p->job && !p->active) {
+            p->job = &L;
+            p->gen++;
+            posted = true;
+            uint64_t want = L.nblocks - 1;
+            if (want >= p->n) {
+                pthread_cond_broadcast(&p->work);
+            } else {
+                for (uint64_t i = 0; i < want; i++) {
+                    pthread_cond_signal(&p->work);
+                }
+            }
         }
-        started++;
+        pthread_mutex_unlock(&p->lock);
     }
-    if (!started) {
-        free(wks);
-        return VGPU_S_OUT_OF_MEMORY;
-    }
-    /* Worker 0 runs on the calling thread. */
-    for (unsigned i = 1; i < started; i++) {
-        if (pthread_create(&wks[i].thr, NULL, worker_main, &wks[i])) {
-            wks[i].thr = 0;
+    worker_run(own);
+    if (posted) {
+        pthread_mutex_lock(&p->lock);
+        p->job = NULL;      /* late helpers must not join a finished launch */
+        while (p->active) {
+            pthread_cond_wait(&p->idle, &p->lock);
         }
+        pthread_mutex_unlock(&p->lock);
     }
-    worker_main(&wks[0]);
-    for (unsigned i = 1; i < started; i++) {
-        if (wks[i].thr) {
-            pthread_join(wks[i].thr, NULL);
-        }
+    own->L = NULL;
+    sim_pool_destroy(temp_pool);
+    if (own_temp) {
+        sim_scratch_free((SimScratch *)own);
     }
-    for (unsigned i = 0; i < started; i++) {
-        worker_free(&wks[i]);
-    }
-    free(wks);
     status = atomic_load(&L.status);
     sl->insns = atomic_load(&L.insns);
     pthread_mutex_destroy(&L.msg_lock);

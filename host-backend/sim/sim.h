@@ -243,6 +243,11 @@ typedef struct SimMemView {
     size_t nallocs;
 } SimMemView;
 
+/* Helper threads of an executor, created once (interp.c). */
+typedef struct SimPool SimPool;
+/* A launching thread's reusable worker state (registers, stacks, shared). */
+typedef struct SimScratch SimScratch;
+
 typedef struct SimLaunch {
     const SimProgram *prog;
     const SimFunc *func;
@@ -258,6 +263,9 @@ typedef struct SimLaunch {
     int smcount;
     void (*print)(void *opaque, const char *text, size_t len);
     void *print_opaque;
+    SimPool *pool;              /* helpers for large grids; NULL: none */
+    SimScratch *scratch;        /* the caller's; NULL: a temporary one */
+    bool no_local_writes;       /* sim_program_may_write_local() was false */
     /* Results. */
     uint64_t insns;             /* thread-instructions executed */
     char errmsg[256];
@@ -271,6 +279,26 @@ typedef struct SimLaunch {
  * ASSERT, LAUNCH_FAILED, MISALIGNED_ADDRESS, ILLEGAL_INSTRUCTION).
  */
 int sim_launch_run(SimLaunch *l);
+
+/**
+ * sim_pool_create - start @helpers threads that sim_launch_run() borrows.
+ * @helpers: number of helper threads (the launching thread works too)
+ *
+ * Returns the pool, or NULL when out of memory.
+ */
+SimPool *sim_pool_create(unsigned helpers);
+void sim_pool_destroy(SimPool *p);
+SimScratch *sim_scratch_new(void);
+void sim_scratch_free(SimScratch *s);
+
+/**
+ * sim_program_may_write_local - whether any code of @p can store to local
+ * memory (local or generic stores and atomics, calls, local frames).
+ * @p: the program
+ *
+ * Launches of a program that cannot need no wipe of the reused stacks.
+ */
+bool sim_program_may_write_local(const SimProgram *p);
 
 /* Engine clock in ns (CLOCK_MONOTONIC); %globaltimer reads this. */
 uint64_t sim_now_ns(void);
