@@ -1458,6 +1458,125 @@ TEST(streams_run_in_order_and_complete_every_item)
     vgpu_exec_sim_ops.ctx_destroy(c);
 }
 
+static const char *spin_ptx =
+    ".version 9.0\n.target sm_75\n.address_size 64\n"
+    ".visible .entry spin(.param .u64 out, .param .u64 ns)\n{\n"
+    ".reg .pred %p<2>;\n.reg .b64 %rd<8>;\nld.param.u64 %rd1, [out];\n"
+    "ld.param.u64 %rd2, [ns];\nmov.u64 %rd3, %globaltimer;\nL:\n"
+    "mov.u64 %rd4, %globaltimer;\nsub.s64 %rd5, %rd4, %rd3;\n"
+    "setp.lt.u64 %p1, %rd5, %rd2;\n@%p1 bra L;\n"
+    "st.global.u64 [%rd1], %rd3;\nst.global.u64 [%rd1+8], %rd4;\nret;\n}\n";
+
+/*
+ * The compute engine runs one context at a time, as a GPU time-slices
+ * contexts: kernels of two contexts, queued together, never overlap in
+ * time.  Each kernel records %globaltimer when it starts and ends.
+ */
+TEST(kernels_of_different_contexts_never_overlap)
+{
+    enum { K = 6 };
+    VgpuExecCtx *c[2] = { new_ctx(), new_ctx() };
+    VgpuExecModule *m[2];
+    uint64_t d[2], prm[2][K][2], t[2][K][2];
+    VgpuExecItem it[2][K];
+    SimWait w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0 };
+    int rc;
+
+    for (int x = 0; x < 2; x++) {
+        m[x] = load_text(c[x], spin_ptx, &rc);
+        CHECK_EQ(rc, 0);
+        d[x] = dalloc(c[x], 16 * K);
+    }
+    /* Interleaved submission: both engines have work queued at once. */
+    for (int k = 0; k < K; k++) {
+        for (int x = 0; x < 2; x++) {
+            VgpuExecItem *i = &it[x][k];
+
+            prm[x][k][0] = d[x] + 16 * (uint64_t)k;
+            prm[x][k][1] = 3 * 1000 * 1000;     /* 3 ms of spinning */
+            memset(i, 0, sizeof(*i));
+            i->kind = VGPU_ITEM_LAUNCH;
+            i->u.launch.func = func(m[x], "spin", NULL);
+            i->u.launch.grid[0] = i->u.launch.grid[1] = i->u.launch.grid[2] = 1;
+            i->u.launch.block[0] = 32;
+            i->u.launch.block[1] = i->u.launch.block[2] = 1;
+            i->u.launch.params = prm[x][k];
+            i->u.launch.param_bytes = 16;
+            i->done = simtest_done;
+            i->opaque = &w;
+            CHECK_EQ(vgpu_exec_sim_ops.submit(c[x], i), 0);
+        }
+    }
+    pthread_mutex_lock(&w.m);
+    while (w.done < 2 * K) {
+        pthread_cond_wait(&w.c, &w.m);
+    }
+    pthread_mutex_unlock(&w.m);
+    CHECK_EQ(w.status, 0);
+    int overlaps = 0, ran = 0;
+    for (int x = 0; x < 2; x++) {
+        CHECK_EQ(simtest_dtoh(c[x], t[x], d[x], sizeof(t[x])), 0);
+    }
+    for (int a = 0; a < K; a++) {
+        ran += t[0][a][1] > t[0][a][0] && t[1][a][1] > t[1][a][0];
+        for (int b = 0; b < K; b++) {
+            if (t[0][a][0] < t[1][b][1] && t[1][b][0] < t[0][a][1]) {
+                overlaps++;
+                printf("# context 0 kernel %d [%llu, %llu] overlaps context 1 kernel %d "
+                     "[%llu, %llu]\n", a, (unsigned long long)t[0][a][0],
+                     (unsigned long long)t[0][a][1], b, (unsigned long long)t[1][b][0],
+                     (unsigned long long)t[1][b][1]);
+            }
+        }
+    }
+    CHECK_EQ(ran, K);
+    CHECK_EQ(overlaps, 0);
+    for (int x = 0; x < 2; x++) {
+        vgpu_exec_sim_ops.ctx_destroy(c[x]);
+    }
+}
+
+/*
+ * Launch state is reused between launches: local and shared memory must
+ * still start zeroed, showing nothing of the previous launch.
+ */
+TEST(local_and_shared_memory_start_zeroed_for_every_launch)
+{
+    VgpuExecCtx *c = new_ctx();
+    int rc;
+    const char *ptx =
+        ".version 9.0\n.target sm_75\n.address_size 64\n"
+        ".visible .entry lz(.param .u64 out)\n{\n"
+        ".local .align 4 .b8 buf[16];\n.shared .align 4 .b8 sh[16];\n"
+        ".reg .b32 %r<4>;\n.reg .b64 %rd<4>;\nld.param.u64 %rd1, [out];\n"
+        "ld.local.u32 %r1, [buf+4];\nld.shared.u32 %r2, [sh+4];\n"
+        "st.global.u32 [%rd1], %r1;\nst.global.u32 [%rd1+4], %r2;\n"
+        "mov.u32 %r3, 1234;\nst.local.u32 [buf+4], %r3;\nst.shared.u32 [sh+4], %r3;\n"
+        "ret;\n}\n";
+    VgpuExecModule *m = load_text(c, ptx, &rc);
+    uint64_t d = dalloc(c, 8);
+    uint32_t out[2];
+
+    CHECK_EQ(rc, 0);
+    for (int round = 0; round < 3; round++) {
+        VgpuExecItem it;
+
+        memset(&it, 0, sizeof(it));
+        it.kind = VGPU_ITEM_LAUNCH;
+        it.u.launch.func = func(m, "lz", NULL);
+        it.u.launch.grid[0] = it.u.launch.grid[1] = it.u.launch.grid[2] = 1;
+        it.u.launch.block[0] = 1;
+        it.u.launch.block[1] = it.u.launch.block[2] = 1;
+        it.u.launch.params = &d;
+        it.u.launch.param_bytes = 8;
+        CHECK_EQ(simtest_run(c, &it), 0);
+        CHECK_EQ(simtest_dtoh(c, out, d, sizeof(out)), 0);
+        CHECK_EQ(out[0], 0);
+        CHECK_EQ(out[1], 0);
+    }
+    vgpu_exec_sim_ops.ctx_destroy(c);
+}
+
 TEST(device_info_describes_an_sm75_class_device)
 {
     VgpuDeviceInfo di;
@@ -1527,6 +1646,8 @@ int main(void)
         TAP_ENTRY(memory_ops_copy_set_and_free),
         TAP_ENTRY(mem_free_does_not_wait_for_a_running_kernel_nor_break_it),
         TAP_ENTRY(streams_run_in_order_and_complete_every_item),
+        TAP_ENTRY(kernels_of_different_contexts_never_overlap),
+        TAP_ENTRY(local_and_shared_memory_start_zeroed_for_every_launch),
         TAP_ENTRY(device_info_describes_an_sm75_class_device),
     };
     kdir = getenv("SIM_KERNELS") ? getenv("SIM_KERNELS") : "kernels";
