@@ -59,6 +59,7 @@ struct vgpu_virtio_config {
 /* Commands (struct vgpu_req_hdr.cmd). */
 #define VGPU_CMD_NOP			0x0001	/* round trip, no effect */
 #define VGPU_CMD_GET_INFO		0x0002	/* -> vgpu_resp_info */
+#define VGPU_CMD_HELLO			0x0003	/* NUL-terminated tenant name follows */
 #define VGPU_CMD_CTX_CREATE		0x0100	/* -> vgpu_resp_id */
 #define VGPU_CMD_CTX_DESTROY		0x0101
 #define VGPU_CMD_CTX_SYNC		0x0102

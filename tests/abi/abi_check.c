@@ -95,6 +95,9 @@ OFF(struct vgpu_cmd_memset, elem_size, 60);
 SIZE(struct vgpu_cmd_region, 56);
 OFF(struct vgpu_cmd_region, size, 40);
 OFF(struct vgpu_cmd_region, flags, 48);
+/* HELLO (additive): header plus the NUL-terminated tenant name, no struct */
+_Static_assert(VGPU_CMD_HELLO == 0x0003, "HELLO number");
+
 _Static_assert(VGPU_REGION_SG == 0 && VGPU_REGION_INLINE == ~0ull,
                "region sentinels");
 #endif
