@@ -294,6 +294,21 @@ static int dec_symbol(VgpuConn *c, const uint8_t *b, size_t len, VgpuReq *r)
     return VGPU_S_OK;
 }
 
+/* HELLO: the tenant name, NUL-terminated, is all that follows the header. */
+static int dec_hello(VgpuConn *c, const uint8_t *b, size_t len, VgpuReq *r)
+{
+    const char *name = (const char *)b + HDR;
+    size_t nl = len - HDR;
+
+    (void)c;
+    if (nl < 2 || nl > 64 || name[nl - 1] != '\0' ||
+        memchr(name, '\0', nl - 1)) {
+        return VGPU_S_INVALID_VALUE;
+    }
+    r->u.hello.name = name;
+    return VGPU_S_OK;
+}
+
 /* CUdevice_attribute values the launch checks use. */
 #define ATTR_MAX_THREADS_PER_BLOCK 1
 #define ATTR_MAX_BLOCK_DIM_X 2
@@ -415,6 +430,7 @@ static int dec_elapsed(VgpuConn *c, const uint8_t *b, size_t len, VgpuReq *r)
 static const CmdDesc cmd_table[] = {
     { VGPU_CMD_NOP, HDR, 0, NULL },
     { VGPU_CMD_GET_INFO, HDR, 0, NULL },
+    { VGPU_CMD_HELLO, HDR, D_TRAIL, dec_hello },
     { VGPU_CMD_CTX_CREATE, HDR, D_CTX_ZERO, NULL },
     { VGPU_CMD_CTX_DESTROY, HDR, D_CTX | D_ANY_STICKY, NULL },
     { VGPU_CMD_CTX_SYNC, HDR, D_CTX, NULL },

@@ -40,6 +40,7 @@ void vgpu_reply(VgpuConn *c, VgpuCtx *ctx, struct vgpu_resp_hdr *hdr,
     }
     if (status != VGPU_S_OK && status != VGPU_S_NOT_READY) {
         c->tenant->errors++;
+        c->tenant->acct->errors++;
     }
     c->ops->reply(c, hdr, len, data, dlen);
 }
@@ -150,6 +151,22 @@ static void h_nop(VgpuConn *c, VgpuReq *r)
     vgpu_reply_status(c, NULL, r->seq, VGPU_S_OK);
 }
 
+/*
+ * HELLO: a local client joins the named tenant (env VGPU_TENANT) before it
+ * creates a context; its weight, cap, quota and accounting are the
+ * tenant's from then on.
+ */
+static void h_hello(VgpuConn *c, VgpuReq *r)
+{
+    int st = vgpu_tenant_join(c->tenant, r->u.hello.name);
+
+    if (st != VGPU_S_OK) {
+        VGPU_LOG_RL(VGPU_LOG_WARN, "tenant %s: HELLO '%s' refused: %d",
+                    c->tenant->name, r->u.hello.name, st);
+    }
+    vgpu_reply_status(c, NULL, r->seq, st);
+}
+
 static void h_get_info(VgpuConn *c, VgpuReq *r)
 {
     VgpuServer *srv = c->tenant->srv;
@@ -162,8 +179,9 @@ static void h_get_info(VgpuConn *c, VgpuReq *r)
     ri->version = VGPU_PROTOCOL_VERSION;
     ri->driver_version = (uint32_t)srv->info.driver_version;
     ri->total_mem = srv->info.total_mem;
-    if (c->tenant->mem_quota && c->tenant->mem_quota < ri->total_mem) {
-        ri->total_mem = c->tenant->mem_quota;
+    if (vgpu_tenant_mem_quota(c->tenant) &&
+        vgpu_tenant_mem_quota(c->tenant) < ri->total_mem) {
+        ri->total_mem = vgpu_tenant_mem_quota(c->tenant);
     }
     ri->features = (1ull << VGPU_F_NO_REPLY) | (1ull << VGPU_F_PRINTF);
     if (c->ops->map_sg) {
@@ -224,13 +242,17 @@ static void h_mem_alloc(VgpuConn *c, VgpuReq *r)
     uint64_t dptr;
     int st;
 
-    if (t->mem_quota && (r->u.alloc.size > t->mem_quota ||
-                         t->mem_used > t->mem_quota - r->u.alloc.size)) {
+    /* charged first: the quota holds across all the tenant's clients */
+    if (vgpu_tenant_mem_charge(t, r->u.alloc.size) < 0) {
+        VGPU_LOG_RL(VGPU_LOG_INFO, "tenant %s: allocation of %" PRIu64
+                    " bytes past its quota of %" PRIu64, t->acct->name,
+                    r->u.alloc.size, t->acct->mem_quota);
         vgpu_reply_status(c, r->ctx, r->seq, VGPU_S_OUT_OF_MEMORY);
         return;
     }
     st = srv->ops->mem_alloc(r->ctx->ec, r->u.alloc.size, &dptr);
     if (st) {
+        vgpu_tenant_mem_uncharge(t, r->u.alloc.size);
         vgpu_reply_status(c, r->ctx, r->seq, st);
         return;
     }
@@ -239,10 +261,10 @@ static void h_mem_alloc(VgpuConn *c, VgpuReq *r)
     st = vgpu_allocs_insert(&r->ctx->allocs, &a);
     if (st) {
         srv->ops->mem_free(r->ctx->ec, dptr);
+        vgpu_tenant_mem_uncharge(t, r->u.alloc.size);
         vgpu_reply_status(c, r->ctx, r->seq, VGPU_S_OUT_OF_MEMORY);
         return;
     }
-    t->mem_used += a.size;
     t->nallocs++;
     rm.dptr = dptr;
     rm.size = a.size;
@@ -263,7 +285,7 @@ static void h_mem_free(VgpuConn *c, VgpuReq *r)
      * queued before this request (which may use it) completed.
      */
     vgpu_allocs_remove(&r->ctx->allocs, r->u.free.dptr, &a);
-    c->tenant->mem_used -= a.size;
+    vgpu_tenant_mem_uncharge(c->tenant, a.size);
     c->tenant->nallocs--;
     w->arg = r->u.free.dptr;
     add_waiter(c, r, w);
@@ -276,11 +298,13 @@ static void h_mem_get_info(VgpuConn *c, VgpuReq *r)
     uint64_t free_b, total;
 
     t->srv->ops->mem_get_info(t->srv->exec, &free_b, &total);
-    if (t->mem_quota) {
-        uint64_t left = t->mem_quota > t->mem_used ? t->mem_quota - t->mem_used
-                                                   : 0;
+    if (t->acct->mem_quota) {
+        /* the tenant's quota, shared by all its clients, is its device */
+        VgpuAcct *ac = t->acct;
+        uint64_t left = ac->mem_quota > ac->mem_used ?
+                        ac->mem_quota - ac->mem_used : 0;
 
-        total = total < t->mem_quota ? total : t->mem_quota;
+        total = total < ac->mem_quota ? total : ac->mem_quota;
         free_b = free_b < left ? free_b : left;
     }
     mi.free = free_b;
@@ -884,6 +908,7 @@ static const struct {
 } handlers[] = {
     { VGPU_CMD_NOP, h_nop },
     { VGPU_CMD_GET_INFO, h_get_info },
+    { VGPU_CMD_HELLO, h_hello },
     { VGPU_CMD_CTX_CREATE, h_ctx_create },
     { VGPU_CMD_CTX_DESTROY, h_ctx_destroy },
     { VGPU_CMD_CTX_SYNC, h_ctx_sync },
@@ -945,6 +970,7 @@ void vgpu_handle_request(VgpuConn *c, const void *buf, size_t len)
     int st;
 
     c->tenant->requests++;
+    vgpu_tenant_sync_weight(c->tenant);
     st = vgpu_decode(c, buf, len, &req);
     if (st != VGPU_S_OK) {
         VGPU_LOG_RL(VGPU_LOG_WARN,
@@ -953,6 +979,7 @@ void vgpu_handle_request(VgpuConn *c, const void *buf, size_t len)
         if ((req.flags & VGPU_REQ_F_NO_REPLY) &&
             vgpu_cmd_is_async(req.cmd, buf, len)) {
             c->tenant->errors++;
+            c->tenant->acct->errors++;
             if (req.ctx && !req.ctx->deferred && st != req.ctx->sticky) {
                 req.ctx->deferred = st;
             }

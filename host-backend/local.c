@@ -153,6 +153,7 @@ static int conn_add(VgpuServer *srv, int fd)
         return -ENOMEM;
     }
     lc->base.tenant->conn = &lc->base;
+    lc->base.tenant->local = true;      /* may join a named tenant (HELLO) */
     e.data.ptr = lc;
     lc->events = EPOLLIN;
     if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &e) < 0) {

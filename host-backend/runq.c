@@ -6,6 +6,7 @@
  * default) and FIFO (the baseline the fairness benchmark compares with);
  * another plugs in by supplying a VgpuRunqPolicy.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,29 +125,56 @@ static void wfq_destroy(void *p)
     free(q);
 }
 
-static void wfq_tenant_add(void *p, VgpuTenant *t)
+static void wfq_tenant_add(void *p, VgpuAcct *a)
 {
     WfqRunq *q = p;
-    int id = vgpu_sched_tenant_add(q->s, t->weight, vgpu_now_ns());
+    int id = vgpu_sched_tenant_add(q->s, a->weight, vgpu_now_ns());
 
-    t->sched_id = id >= 0 ? id : -1;
+    a->sched_id = id >= 0 ? id : -1;
+    if (id >= 0 && a->cap > 0) {
+        vgpu_sched_set_cap(q->s, id, a->cap, vgpu_now_ns());
+    }
 }
 
-static void wfq_tenant_remove(void *p, VgpuTenant *t)
+static void wfq_tenant_remove(void *p, VgpuAcct *a)
 {
     WfqRunq *q = p;
 
-    if (t->sched_id >= 0) {
-        vgpu_sched_tenant_remove(q->s, t->sched_id, NULL, NULL);
-        t->sched_id = -1;
+    if (a->sched_id >= 0) {
+        vgpu_sched_tenant_remove(q->s, a->sched_id, NULL, NULL);
+        a->sched_id = -1;
     }
+}
+
+static int wfq_tenant_update(void *p, VgpuAcct *a)
+{
+    WfqRunq *q = p;
+
+    if (a->sched_id < 0) {
+        return 0;
+    }
+    if (vgpu_sched_set_weight(q->s, a->sched_id, a->weight) < 0 ||
+        vgpu_sched_set_cap(q->s, a->sched_id, a->cap, vgpu_now_ns()) < 0) {
+        return -EINVAL;
+    }
+    /* a lifted cap or a larger weight may let held items go now */
+    q->srv->runq_retry_at = vgpu_now_ns();
+    return 0;
+}
+
+static bool wfq_tenant_stats(void *p, VgpuAcct *a, VgpuSchedTenantStats *st)
+{
+    WfqRunq *q = p;
+
+    return a->sched_id >= 0 &&
+           vgpu_sched_tenant_stats(q->s, a->sched_id, vgpu_now_ns(), st) == 0;
 }
 
 static void wfq_enqueue(void *p, VgpuWork *w)
 {
     WfqRunq *q = p;
     VgpuSchedItem *it = &w->sitem;
-    int tid = w->ctx->tenant->sched_id;
+    int tid = w->ctx->tenant->acct->sched_id;
 
     memset(it, 0, sizeof(*it));
     switch (w->xi.kind) {
@@ -243,8 +271,8 @@ static VgpuWork *wfq_remove_ctx(void *p, VgpuCtx *ctx)
     VgpuWork *of = fifo_remove_ctx(&q->overflow, ctx);
 
     d.tail = &d.out;
-    if (ctx->tenant->sched_id >= 0) {
-        vgpu_sched_drop_items(q->s, ctx->tenant->sched_id, wfq_match,
+    if (ctx->tenant->acct->sched_id >= 0) {
+        vgpu_sched_drop_items(q->s, ctx->tenant->acct->sched_id, wfq_match,
                               wfq_drop, &d);
     }
     *d.tail = of;
@@ -261,6 +289,8 @@ const VgpuRunqPolicy vgpu_runq_wfq = {
     .remove_ctx = wfq_remove_ctx,
     .tenant_add = wfq_tenant_add,
     .tenant_remove = wfq_tenant_remove,
+    .tenant_update = wfq_tenant_update,
+    .tenant_stats = wfq_tenant_stats,
 };
 
 /* Set while vgpu_runq_pump() runs, so submit paths do not recurse into it. */
@@ -274,6 +304,7 @@ void vgpu_runq_init(VgpuServer *srv, const VgpuRunqPolicy *policy)
 
 void vgpu_runq_fini(VgpuServer *srv)
 {
+    vgpu_accts_fini(srv);
     if (srv->policy && srv->policy_data) {
         srv->policy->destroy(srv->policy_data);
     }
@@ -317,6 +348,7 @@ void vgpu_runq_ready(VgpuServer *srv, VgpuWork *w)
 void vgpu_runq_completed(VgpuServer *srv, VgpuWork *w)
 {
     srv->policy->completed(srv->policy_data, w);
+    vgpu_acct_charge(w->ctx->tenant->acct, w->gpu_ns, w->t_done);
 }
 
 /**

@@ -228,6 +228,484 @@ void vgpu_allocs_fini(VgpuAllocTable *t)
 
 /* ---- tenants ------------------------------------------------------------ */
 
+
+/* ---- named tenants (accounts) ------------------------------------------- */
+
+/**
+ * vgpu_tenant_name_ok - whether @name may name a tenant: 1..63 printable
+ * ASCII characters without blanks, '=', ',' or '#' (the config syntax)
+ */
+bool vgpu_tenant_name_ok(const char *name)
+{
+    size_t n = 0;
+
+    for (const char *p = name; *p; p++, n++) {
+        if (*p <= ' ' || *p > '~' || *p == '=' || *p == ',' || *p == '#' ||
+            *p == '"' || *p == '\\') {
+            return false;
+        }
+    }
+    return n > 0 && n < 64;
+}
+
+static void acct_free(VgpuAcct *a)
+{
+    VgpuServer *srv = a->srv;
+
+    for (VgpuAcct **pp = &srv->accts; *pp; pp = &(*pp)->next) {
+        if (*pp == a) {
+            *pp = a->next;
+            break;
+        }
+    }
+    if (srv->policy && srv->policy->tenant_remove) {
+        srv->policy->tenant_remove(srv->policy_data, a);
+    }
+    free(a);
+}
+
+/**
+ * vgpu_accts_fini - free every named tenant at shutdown (configured ones
+ * outlive their clients; clients still connected keep a stale pointer,
+ * which nothing reads after this)
+ */
+void vgpu_accts_fini(VgpuServer *srv)
+{
+    while (srv->accts) {
+        acct_free(srv->accts);
+    }
+}
+
+/* Drops one connection's reference; an unconfigured idle tenant goes. */
+static void acct_put(VgpuAcct *a)
+{
+    if (--a->refs == 0 && !a->configured) {
+        acct_free(a);
+    }
+}
+
+/**
+ * vgpu_acct_get - the named tenant @name, created (weight 1, no cap, no
+ * quota) when @create and it does not exist yet
+ *
+ * Returns NULL when it does not exist (and !@create) or memory is short.
+ */
+VgpuAcct *vgpu_acct_get(VgpuServer *srv, const char *name, bool create)
+{
+    VgpuAcct *a;
+
+    for (a = srv->accts; a; a = a->next) {
+        if (!strcmp(a->name, name)) {
+            return a;
+        }
+    }
+    if (!create || !(a = calloc(1, sizeof(*a)))) {
+        return NULL;
+    }
+    snprintf(a->name, sizeof(a->name), "%s", name);
+    a->srv = srv;
+    a->weight = 1;
+    a->sched_id = -1;
+    a->next = srv->accts;
+    srv->accts = a;
+    if (srv->policy && srv->policy->tenant_add) {
+        srv->policy->tenant_add(srv->policy_data, a);
+    }
+    return a;
+}
+
+static int parse_double(const char *v, double *out)
+{
+    char *end;
+
+    errno = 0;
+    *out = strtod(v, &end);
+    return errno || end == v || *end ? -1 : 0;
+}
+
+static int parse_bytes(const char *v, uint64_t *out)
+{
+    char *end;
+    unsigned long long n;
+    unsigned shift = 0;
+
+    if (*v == '-' || *v == '+' || *v == ' ') {
+        return -1;
+    }
+    errno = 0;
+    n = strtoull(v, &end, 10);
+    if (errno || end == v) {
+        return -1;
+    }
+    switch (*end) {
+    case 'K': case 'k': shift = 10; end++; break;
+    case 'M': case 'm': shift = 20; end++; break;
+    case 'G': case 'g': shift = 30; end++; break;
+    case 'T': case 't': shift = 40; end++; break;
+    }
+    if (*end || (shift && n > (UINT64_MAX >> shift))) {
+        return -1;
+    }
+    *out = (uint64_t)n << shift;
+    return 0;
+}
+
+/**
+ * vgpu_acct_set - set one parameter of a named tenant, checking its range
+ * @a: the tenant
+ * @key: "weight" (VGPU_SCHED_WEIGHT_MIN..MAX), "cap" ((0, 1], or 0 for
+ *     none), or "quota" (bytes >= 0, K/M/G/T suffixes, 0 for none)
+ * @val: the value text
+ * @err: receives a message for the operator when refused
+ * @errlen: size of @err
+ *
+ * Nothing changes when refused.  Returns 0 or -EINVAL.
+ */
+int vgpu_acct_set(VgpuAcct *a, const char *key, const char *val,
+                  char *err, size_t errlen)
+{
+    VgpuServer *srv = a->srv;
+    double d;
+    uint64_t q;
+
+    if (!strcmp(key, "weight")) {
+        double old = a->weight;
+
+        if (parse_double(val, &d) < 0 || !(d >= VGPU_SCHED_WEIGHT_MIN) ||
+            !(d <= VGPU_SCHED_WEIGHT_MAX)) {
+            snprintf(err, errlen, "weight '%s' out of range: must be a number "
+                     "from %g to %g", val, VGPU_SCHED_WEIGHT_MIN,
+                     VGPU_SCHED_WEIGHT_MAX);
+            return -EINVAL;
+        }
+        a->weight = d;
+        if (srv->policy && srv->policy->tenant_update &&
+            srv->policy->tenant_update(srv->policy_data, a) < 0) {
+            a->weight = old;
+            snprintf(err, errlen, "weight '%s' refused by the scheduler", val);
+            return -EINVAL;
+        }
+        a->weight_set = true;
+        return 0;
+    }
+    if (!strcmp(key, "cap")) {
+        double old = a->cap;
+
+        if (parse_double(val, &d) < 0 || !(d >= 0) || !(d <= 1)) {
+            snprintf(err, errlen, "cap '%s' out of range: must be in (0, 1] "
+                     "(a fraction of the GPU), or 0 for no cap", val);
+            return -EINVAL;
+        }
+        a->cap = d;
+        if (srv->policy && srv->policy->tenant_update &&
+            srv->policy->tenant_update(srv->policy_data, a) < 0) {
+            a->cap = old;
+            snprintf(err, errlen, "cap '%s' refused by the scheduler", val);
+            return -EINVAL;
+        }
+        return 0;
+    }
+    if (!strcmp(key, "quota")) {
+        if (parse_bytes(val, &q) < 0) {
+            snprintf(err, errlen, "quota '%s' out of range: must be a byte "
+                     "count >= 0 (K, M, G, T suffixes; 0: no quota)", val);
+            return -EINVAL;
+        }
+        /* allocations already made stay; new ones are checked against it */
+        a->mem_quota = q;
+        for (VgpuTenant *t = srv->tenants; t; t = t->next) {
+            if (t->acct == a) {
+                t->mem_quota = q;
+            }
+        }
+        return 0;
+    }
+    snprintf(err, errlen, "unknown parameter '%s' (weight, cap or quota)", key);
+    return -EINVAL;
+}
+
+/**
+ * vgpu_acct_configure - apply "name=NAME[,weight=W][,cap=C][,quota=Q]"
+ * @srv: the server
+ * @spec: the text (one --tenant option or one config line)
+ * @create: create the tenant when it does not exist (configuration), or
+ *     refuse (vgpuctl set)
+ * @err: receives a message when refused
+ * @errlen: size of @err
+ *
+ * Every value is checked before any is applied, so a refused spec changes
+ * nothing.  A configured tenant is kept while no client uses it.
+ * Returns 0 or -EINVAL / -ENOENT / -ENOMEM.
+ */
+int vgpu_acct_configure(VgpuServer *srv, const char *spec, bool create,
+                        char *err, size_t errlen)
+{
+    char *copy = strdup(spec), *save = NULL, *tok;
+    const char *name = NULL;
+    const char *keys[8], *vals[8];
+    unsigned n = 0;
+    VgpuAcct *a, probe;
+    int rc = 0;
+
+    if (!copy) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+
+        if (!eq) {
+            snprintf(err, errlen, "'%s': expected key=value", tok);
+            rc = -EINVAL;
+            goto out;
+        }
+        *eq = 0;
+        if (!strcmp(tok, "name")) {
+            name = eq + 1;
+        } else if (n < 8) {
+            keys[n] = tok;
+            vals[n++] = eq + 1;
+        } else {
+            snprintf(err, errlen, "too many parameters");
+            rc = -EINVAL;
+            goto out;
+        }
+    }
+    if (!name || !vgpu_tenant_name_ok(name)) {
+        snprintf(err, errlen, "missing or bad name= (1 to 63 printable "
+                 "characters, no blanks, '=', ',' or '#')");
+        rc = -EINVAL;
+        goto out;
+    }
+    /* dry run on a detached copy so that a bad value changes nothing */
+    memset(&probe, 0, sizeof(probe));
+    probe.srv = &(VgpuServer){ 0 };
+    probe.weight = 1;
+    for (unsigned i = 0; i < n; i++) {
+        if (vgpu_acct_set(&probe, keys[i], vals[i], err, errlen) < 0) {
+            rc = -EINVAL;
+            goto out;
+        }
+    }
+    a = vgpu_acct_get(srv, name, create);
+    if (!a) {
+        snprintf(err, errlen, create ? "out of memory" : "no tenant '%s'",
+                 name);
+        rc = create ? -ENOMEM : -ENOENT;
+        goto out;
+    }
+    if (create) {
+        a->configured = true;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        if (vgpu_acct_set(a, keys[i], vals[i], err, errlen) < 0) {
+            rc = -EINVAL;
+            goto out;
+        }
+    }
+out:
+    free(copy);
+    return rc;
+}
+
+/**
+ * vgpu_acct_load_file - read tenants from @path: one
+ * "name=NAME[,weight=W][,cap=C][,quota=Q]" per line (blanks around the
+ * commas allowed), '#' starts a comment, empty lines are skipped
+ *
+ * Returns 0, or -1 after printing the file, line and reason to stderr.
+ */
+int vgpu_acct_load_file(VgpuServer *srv, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char line[512], err[256];
+    unsigned lineno = 0;
+
+    if (!f) {
+        fprintf(stderr, "vgpud: --config %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        char *hash = strchr(line, '#'), spec[512];
+        size_t n = 0;
+
+        lineno++;
+        if (hash) {
+            *hash = 0;
+        }
+        /* "key=value key=value" and "key=value, key=value" both work */
+        for (char *p = line; *p; p++) {
+            if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
+                if (n && spec[n - 1] != ',') {
+                    spec[n++] = ',';
+                }
+            } else if (*p == ',' && n && spec[n - 1] == ',') {
+                continue;
+            } else {
+                spec[n++] = *p;
+            }
+        }
+        while (n && spec[n - 1] == ',') {
+            n--;
+        }
+        spec[n] = 0;
+        if (!n) {
+            continue;
+        }
+        if (vgpu_acct_configure(srv, spec, true, err, sizeof(err)) < 0) {
+            fprintf(stderr, "vgpud: %s:%u: %s\n", path, lineno, err);
+            fclose(f);
+            return -1;
+        }
+    }
+    fclose(f);
+    return 0;
+}
+
+/* Moves @t onto @a (which the caller got a fresh reference on). */
+static void tenant_set_acct(VgpuTenant *t, VgpuAcct *a)
+{
+    VgpuAcct *old = t->acct;
+
+    a->refs++;
+    a->mem_used += t->mem_used;
+    t->acct = a;
+    t->mem_quota = a->mem_quota;
+    t->weight_seen = 0;
+    if (old) {
+        old->mem_used -= t->mem_used;
+        acct_put(old);
+    }
+    vgpu_tenant_sync_weight(t);
+}
+
+/**
+ * vgpu_tenant_join - make local client @t part of the named tenant @name
+ * (VGPU_CMD_HELLO): it shares that tenant's weight, cap, quota and
+ * accounting from here on
+ *
+ * Allowed before the client created a context (nothing of it is queued
+ * or allocated yet), and only for local clients: a VM is one tenant.
+ * Returns 0, or a VGPU_S_* status.
+ */
+int vgpu_tenant_join(VgpuTenant *t, const char *name)
+{
+    VgpuAcct *a;
+
+    if (!t->local || t->ctxs || t->nctx || t->mem_used) {
+        return VGPU_S_NOT_PERMITTED;
+    }
+    if (!vgpu_tenant_name_ok(name)) {
+        return VGPU_S_INVALID_VALUE;
+    }
+    if (t->acct && !strcmp(t->acct->name, name)) {
+        return VGPU_S_OK;
+    }
+    a = vgpu_acct_get(t->srv, name, true);
+    if (!a) {
+        return VGPU_S_OUT_OF_MEMORY;
+    }
+    tenant_set_acct(t, a);
+    snprintf(t->name, sizeof(t->name), "%s", name);
+    return VGPU_S_OK;
+}
+
+/**
+ * vgpu_tenant_sync_weight - a VM's --vm weight=W becomes its tenant's
+ * weight unless the operator set one (--tenant, --config, vgpuctl set)
+ */
+void vgpu_tenant_sync_weight(VgpuTenant *t)
+{
+    VgpuAcct *a = t->acct;
+    VgpuServer *srv = t->srv;
+
+    if (t->weight == t->weight_seen || !a) {
+        return;
+    }
+    t->weight_seen = t->weight;
+    if (a->weight_set || t->weight == 1 || a->weight == t->weight) {
+        return;
+    }
+    a->weight = t->weight;
+    if (srv->policy && srv->policy->tenant_update) {
+        srv->policy->tenant_update(srv->policy_data, a);
+    }
+}
+
+/**
+ * vgpu_tenant_mem_charge - account @size bytes about to be allocated by @t
+ * against its tenant's quota (shared by all the tenant's clients)
+ *
+ * Returns 0, or -ENOSPC (nothing charged) when it would exceed the quota.
+ */
+int vgpu_tenant_mem_charge(VgpuTenant *t, uint64_t size)
+{
+    VgpuAcct *a = t->acct;
+
+    if (a->mem_quota &&
+        (size > a->mem_quota || a->mem_used > a->mem_quota - size)) {
+        a->quota_refusals++;
+        return -ENOSPC;
+    }
+    a->mem_used += size;
+    t->mem_used += size;
+    return 0;
+}
+
+/* Gives back @size bytes charged by vgpu_tenant_mem_charge(). */
+void vgpu_tenant_mem_uncharge(VgpuTenant *t, uint64_t size)
+{
+    t->acct->mem_used -= size;
+    t->mem_used -= size;
+}
+
+/* The quota of @t's tenant in bytes, 0 for none. */
+uint64_t vgpu_tenant_mem_quota(const VgpuTenant *t)
+{
+    return t->acct->mem_quota;
+}
+
+/**
+ * vgpu_acct_charge - record @gpu_ns of engine time of a completed item of
+ * @a at @now, for the GPU time and share figures of vgpuctl
+ */
+void vgpu_acct_charge(VgpuAcct *a, uint64_t gpu_ns, uint64_t now)
+{
+    uint64_t epoch = now / VGPU_ACCT_BUCKET_NS;
+    unsigned i = (unsigned)(epoch % VGPU_ACCT_HIST);
+
+    if (a->hist_epoch[i] != epoch) {
+        a->hist_epoch[i] = epoch;
+        a->hist_ns[i] = 0;
+    }
+    a->hist_ns[i] += gpu_ns;
+    a->gpu_ns += gpu_ns;
+    a->items++;
+}
+
+/**
+ * vgpu_acct_recent_ns - engine time @a used in the last @buckets complete
+ * 100 ms buckets before @now (10: the last second, 100: the last 10 s)
+ */
+uint64_t vgpu_acct_recent_ns(const VgpuAcct *a, uint64_t now, unsigned buckets)
+{
+    uint64_t epoch = now / VGPU_ACCT_BUCKET_NS, sum = 0;
+
+    if (buckets > VGPU_ACCT_HIST - 1) {
+        buckets = VGPU_ACCT_HIST - 1;
+    }
+    for (unsigned k = 1; k <= buckets && k <= epoch; k++) {
+        unsigned i = (unsigned)((epoch - k) % VGPU_ACCT_HIST);
+
+        if (a->hist_epoch[i] == epoch - k) {
+            sum += a->hist_ns[i];
+        }
+    }
+    return sum;
+}
+
+/* ---- tenants ------------------------------------------------------------ */
+
 /**
  * vgpu_tenant_new - create a tenant (one local client or one VM)
  * @srv: the server
@@ -238,24 +716,28 @@ void vgpu_allocs_fini(VgpuAllocTable *t)
 VgpuTenant *vgpu_tenant_new(VgpuServer *srv, const char *name)
 {
     VgpuTenant *t = calloc(1, sizeof(*t));
+    VgpuAcct *a;
     uint64_t id;
 
     if (!t) {
+        return NULL;
+    }
+    /* a name another tenant already uses (a VM reconnecting) is shared */
+    a = vgpu_acct_get(srv, name, true);
+    if (!a) {
+        free(t);
         return NULL;
     }
     id = ++srv->next_tenant_id;
     t->id = id;
     t->srv = srv;
     t->weight = 1;
-    t->sched_id = -1;
     snprintf(t->name, sizeof(t->name), "%s", name);
     /* tag 0 is skipped so an id is never all-zero in its tag */
     vgpu_handles_init(&t->handles, (uint16_t)(id % 0xffff + 1), 0);
     t->next = srv->tenants;
     srv->tenants = t;
-    if (srv->policy->tenant_add) {
-        srv->policy->tenant_add(srv->policy_data, t);
-    }
+    tenant_set_acct(t, a);
     return t;
 }
 
@@ -270,9 +752,7 @@ static void tenant_free(VgpuTenant *t)
             break;
         }
     }
-    if (srv->policy->tenant_remove) {
-        srv->policy->tenant_remove(srv->policy_data, t);
-    }
+    acct_put(t->acct);
     /* regions are the only tenant-level objects; contexts are gone */
     for (uint32_t i = 0; i < t->handles.n; i++) {
         VgpuHandleSlot *s = &t->handles.slots[i];
@@ -497,7 +977,7 @@ void vgpu_ctx_free(VgpuCtx *ctx)
     for (size_t i = 0; i < ctx->allocs.n; i++) {
         if (!ctx->allocs.v[i].global) {
             srv->ops->mem_free(ctx->ec, ctx->allocs.v[i].base);
-            t->mem_used -= ctx->allocs.v[i].size;
+            vgpu_tenant_mem_uncharge(t, ctx->allocs.v[i].size);
             t->nallocs--;
         }
     }

@@ -30,6 +30,7 @@
 
 typedef struct VgpuServer VgpuServer;
 typedef struct VgpuTenant VgpuTenant;
+typedef struct VgpuAcct VgpuAcct;
 typedef struct VgpuCtx VgpuCtx;
 typedef struct VgpuStream VgpuStream;
 typedef struct VgpuEvent VgpuEvent;
@@ -200,16 +201,46 @@ struct VgpuCtx {
 
 #define VGPU_OUTPUT_MAX (1u << 20)
 
+/*
+ * A named tenant: what the operator configures and the scheduler shares
+ * out.  Every connection (a VM, a local process) is a VgpuTenant on one
+ * VgpuAcct; processes naming the same tenant (VGPU_CMD_HELLO) share its
+ * weight, cap, quota and accounting.
+ */
+#define VGPU_ACCT_HIST 100          /* 100 ms buckets: the last 10 s */
+#define VGPU_ACCT_BUCKET_NS 100000000ull
+
+struct VgpuAcct {
+    char name[64];
+    VgpuServer *srv;
+    double weight;              /* scheduler share (sched.h range) */
+    double cap;                 /* max share in (0, 1]; 0: none */
+    uint64_t mem_quota;         /* bytes; 0: none */
+    uint64_t mem_used;          /* over all its connections */
+    bool configured;            /* --tenant/--config/set: kept while unused */
+    bool weight_set;            /* by the operator: a VM's own weight yields */
+    unsigned refs;              /* connections (VgpuTenant) on it */
+    int sched_id;               /* run-queue policy's tenant id; -1: none */
+    uint64_t gpu_ns;            /* engine time of completed items */
+    uint64_t items;             /* completed executor items */
+    uint64_t errors, quota_refusals;
+    uint64_t hist_ns[VGPU_ACCT_HIST];   /* engine time per 100 ms bucket */
+    uint64_t hist_epoch[VGPU_ACCT_HIST];
+    VgpuAcct *next;             /* srv->accts */
+};
+
 struct VgpuTenant {
     uint64_t id;
+    VgpuAcct *acct;             /* the named tenant it belongs to */
+    bool local;                 /* a local client: may join a tenant by name */
+    unsigned weight_seen;       /* weight last applied to acct */
     char name[64];
     VgpuServer *srv;
     VgpuConn *conn;             /* NULL once the client went away */
     VgpuHandleTable handles;
     VgpuCtx *ctxs;
     unsigned nctx;
-    unsigned weight;            /* scheduler share; 1 by default */
-    int sched_id;               /* run-queue policy's tenant id; -1: none */
+    unsigned weight;            /* a VM's --vm weight; see acct->weight */
     uint64_t mem_used, mem_quota;   /* quota 0: none */
     uint64_t nallocs;
     uint64_t outstanding;
@@ -296,8 +327,12 @@ typedef struct VgpuRunqPolicy {
     /* Remove and return every queued item of @ctx (linked through qnext). */
     VgpuWork *(*remove_ctx)(void *p, VgpuCtx *ctx);
     /* Tenant lifecycle, so a policy can keep per-tenant state. */
-    void (*tenant_add)(void *p, VgpuTenant *t);
-    void (*tenant_remove)(void *p, VgpuTenant *t);
+    void (*tenant_add)(void *p, VgpuAcct *a);
+    void (*tenant_remove)(void *p, VgpuAcct *a);
+    /* Weight or cap of @a changed; returns 0 or -EINVAL. */
+    int (*tenant_update)(void *p, VgpuAcct *a);
+    /* Per-tenant scheduler figures; false when the policy has none. */
+    bool (*tenant_stats)(void *p, VgpuAcct *a, VgpuSchedTenantStats *st);
 } VgpuRunqPolicy;
 
 extern const VgpuRunqPolicy vgpu_runq_fifo;
@@ -365,6 +400,7 @@ typedef struct VgpuReq {
         struct { uint32_t kind; const void *image; uint64_t size; } load;
         struct { VgpuModule *module; } module;
         struct { VgpuModule *module; const char *name; } symbol;
+        struct { const char *name; } hello;
         struct {
             VgpuFunc *func;
             uint32_t grid[3], block[3], shared;
@@ -432,6 +468,7 @@ struct VgpuServer {
     VgpuWork *free_work;        /* freelist, loop thread only */
     size_t nfree_work;
     VgpuTenant *tenants;
+    VgpuAcct *accts;
     uint64_t next_tenant_id;
     const VgpuRunqPolicy *policy;
     void *policy_data;
@@ -481,6 +518,21 @@ void vgpu_event_put(VgpuEvent *e);
 void vgpu_region_put(VgpuRegion *r);
 void vgpu_module_free(VgpuModule *m);
 void vgpu_ctx_unlink_module(VgpuCtx *ctx, VgpuModule *m);
+void vgpu_accts_fini(VgpuServer *srv);
+VgpuAcct *vgpu_acct_get(VgpuServer *srv, const char *name, bool create);
+int vgpu_acct_set(VgpuAcct *a, const char *key, const char *val,
+                  char *err, size_t errlen);
+int vgpu_acct_configure(VgpuServer *srv, const char *spec, bool create,
+                        char *err, size_t errlen);
+int vgpu_acct_load_file(VgpuServer *srv, const char *path);
+bool vgpu_tenant_name_ok(const char *name);
+int vgpu_tenant_join(VgpuTenant *t, const char *name);
+void vgpu_tenant_sync_weight(VgpuTenant *t);
+int vgpu_tenant_mem_charge(VgpuTenant *t, uint64_t size);
+void vgpu_tenant_mem_uncharge(VgpuTenant *t, uint64_t size);
+uint64_t vgpu_tenant_mem_quota(const VgpuTenant *t);
+void vgpu_acct_charge(VgpuAcct *a, uint64_t gpu_ns, uint64_t now);
+uint64_t vgpu_acct_recent_ns(const VgpuAcct *a, uint64_t now, unsigned buckets);
 
 /* stream.c */
 VgpuWork *vgpu_work_new(VgpuServer *srv, VgpuCtx *ctx, VgpuStream *s,

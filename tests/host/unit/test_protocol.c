@@ -4,7 +4,9 @@
  * behind them: stream order, the legacy default stream, events, deferred
  * and sticky errors, deferred frees, disconnects.
  */
+#include <errno.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -460,8 +462,11 @@ TEST(a_memory_quota_limits_allocations_and_mem_info)
     struct vgpu_cmd_mem m = { .size = 8192 };
     struct vgpu_resp_mem_info *mi;
 
+    char err[128];
+
     FIXTURE();
-    tc->base.tenant->mem_quota = 8192;
+    CHECK_EQ(vgpu_acct_set(tc->base.tenant->acct, "quota", "8K", err,
+                           sizeof(err)), 0);
     CHECK_EQ(t_status(tc, t_send(tc, VGPU_CMD_MEM_ALLOC, 0, ctx, 0, m, NULL,
                                  0)), VGPU_S_OUT_OF_MEMORY);
     mi = (struct vgpu_resp_mem_info *)t_reply_for(
@@ -502,8 +507,8 @@ TEST(the_wfq_policy_runs_every_tenants_work_to_completion)
     omod = t_module_load(other, octx, t_ptx);
     ofunc = t_func_get(other, octx, omod, "k");
     CHECK(ofunc);
-    CHECK(tc->base.tenant->sched_id >= 0);
-    CHECK(other->base.tenant->sched_id >= 0);
+    CHECK(tc->base.tenant->acct->sched_id >= 0);
+    CHECK(other->base.tenant->acct->sched_id >= 0);
     fake.manual = true;
     for (int i = 0; i < 50; i++) {
         t_launch(tc, VGPU_REQ_F_NO_REPLY, ctx, 0, func, dptr, 1);
@@ -520,6 +525,136 @@ TEST(the_wfq_policy_runs_every_tenants_work_to_completion)
     CHECK_EQ(t_sync(other, octx), VGPU_S_OK);
     t_conn_close(other);
     TEARDOWN();
+}
+
+
+static int hello(TConn *c, const char *name)
+{
+    return t_status(c, t_send_raw(c, VGPU_CMD_HELLO, 0, 0, 0, NULL, 0, name,
+                                  strlen(name) + 1));
+}
+
+TEST(clients_naming_one_tenant_share_its_quota)
+{
+    struct vgpu_cmd_mem m = { .size = 4096 };
+    struct vgpu_resp_mem_info *mi;
+    TConn *a, *b;
+    uint64_t actx, bctx;
+    char err[128];
+
+    t_server_init();
+    a = t_conn_new();
+    b = t_conn_new();
+    a->base.tenant->local = b->base.tenant->local = true;
+    CHECK_EQ(vgpu_acct_configure(&t_srv, "name=team,quota=12K,weight=3",
+                                 true, err, sizeof(err)), 0);
+    CHECK_EQ(hello(a, "team"), VGPU_S_OK);
+    CHECK_EQ(hello(b, "team"), VGPU_S_OK);
+    CHECK(a->base.tenant->acct == b->base.tenant->acct);
+    CHECK(a->base.tenant->acct->weight == 3.0);
+    actx = t_ctx_create(a);
+    bctx = t_ctx_create(b);
+    CHECK(t_mem_alloc(a, actx, 8192));
+    /* 8 KiB used by a: b may take 4 KiB more, not 8 */
+    m.size = 8192;
+    CHECK_EQ(t_status(b, t_send(b, VGPU_CMD_MEM_ALLOC, 0, bctx, 0, m, NULL,
+                                0)), VGPU_S_OUT_OF_MEMORY);
+    mi = (struct vgpu_resp_mem_info *)t_reply_for(
+        b, t_send_raw(b, VGPU_CMD_MEM_GET_INFO, 0, bctx, 0, NULL, 0, NULL, 0));
+    CHECK(mi && mi->hdr.status == 0);
+    CHECK_EQ(mi->total, 12288);
+    CHECK_EQ(mi->free, 4096);
+    CHECK(t_mem_alloc(b, bctx, 4096));
+    CHECK_EQ(a->base.tenant->acct->mem_used, 12288);
+    CHECK_EQ(a->base.tenant->acct->quota_refusals, 1);
+    /* a client leaving gives its memory back to the tenant */
+    t_conn_close(a);
+    t_drain();
+    CHECK_EQ(b->base.tenant->acct->mem_used, 4096);
+    t_conn_close(b);
+    CHECK(t_server_fini());
+}
+
+TEST(hello_is_refused_with_a_bad_name_or_after_a_context)
+{
+    TConn *c;
+
+    t_server_init();
+    c = t_conn_new();
+    CHECK_EQ(hello(c, "vm-name"), VGPU_S_NOT_PERMITTED);   /* not local */
+    c->base.tenant->local = true;
+    CHECK_EQ(hello(c, "has space"), VGPU_S_INVALID_VALUE);
+    CHECK_EQ(hello(c, "a=b"), VGPU_S_INVALID_VALUE);
+    CHECK_EQ(hello(c, ""), VGPU_S_INVALID_VALUE);
+    /* not NUL-terminated */
+    CHECK_EQ(t_status(c, t_send_raw(c, VGPU_CMD_HELLO, 0, 0, 0, NULL, 0,
+                                    "abc", 3)), VGPU_S_INVALID_VALUE);
+    CHECK_EQ(hello(c, "ok"), VGPU_S_OK);
+    CHECK(!strcmp(c->base.tenant->acct->name, "ok"));
+    CHECK(t_ctx_create(c));
+    CHECK_EQ(hello(c, "other"), VGPU_S_NOT_PERMITTED);
+    CHECK(!strcmp(c->base.tenant->acct->name, "ok"));
+    t_conn_close(c);
+    CHECK(t_server_fini());
+}
+
+TEST(out_of_range_tenant_settings_are_refused_and_change_nothing)
+{
+    VgpuAcct *a;
+    char err[160];
+    static const char *const bad[] = {
+        "name=t,weight=0", "name=t,weight=-1", "name=t,weight=nan",
+        "name=t,weight=1e7", "name=t,weight=abc", "name=t,cap=1.5",
+        "name=t,cap=-0.1", "name=t,quota=-1", "name=t,quota=12Q",
+        "name=t,color=red", "weight=2", "name=,weight=2", "name=t,weight",
+        "name=t,weight=2,cap=2",
+    };
+
+    t_server_init();
+    CHECK_EQ(vgpu_acct_configure(&t_srv, "name=t,weight=2,cap=0.5,quota=1M",
+                                 true, err, sizeof(err)), 0);
+    a = vgpu_acct_get(&t_srv, "t", false);
+    CHECK(a && a->weight == 2.0 && a->cap == 0.5 && a->mem_quota == 1048576);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = 0;
+        CHECK(vgpu_acct_configure(&t_srv, bad[i], true, err, sizeof(err)) < 0);
+        CHECK(err[0]);
+    }
+    CHECK(a->weight == 2.0 && a->cap == 0.5 && a->mem_quota == 1048576);
+    CHECK(strstr(err, "cap"));
+    CHECK_EQ(vgpu_acct_configure(&t_srv, "name=nobody,weight=2", false, err,
+                                 sizeof(err)), -ENOENT);
+    CHECK(!vgpu_acct_get(&t_srv, "nobody", false));
+    CHECK_EQ(vgpu_acct_set(a, "cap", "0", err, sizeof(err)), 0);
+    CHECK(a->cap == 0);
+    CHECK(t_server_fini());
+}
+
+TEST(a_config_file_names_tenants_and_reports_its_bad_line)
+{
+    char path[] = "/tmp/vgpu-cfg-XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f;
+    VgpuAcct *a;
+
+    CHECK(fd >= 0);
+    f = fdopen(fd, "w");
+    fprintf(f, "# tenants\n\nname=alpha weight=4 quota=2M  # comment\n"
+               "name=beta, cap=0.3\n");
+    fclose(f);
+    t_server_init();
+    CHECK_EQ(vgpu_acct_load_file(&t_srv, path), 0);
+    a = vgpu_acct_get(&t_srv, "alpha", false);
+    CHECK(a && a->weight == 4.0 && a->mem_quota == 2u << 20);
+    a = vgpu_acct_get(&t_srv, "beta", false);
+    CHECK(a && a->cap == 0.3 && a->weight == 1.0);
+    f = fopen(path, "w");
+    fprintf(f, "name=gamma,weight=0\n");
+    fclose(f);
+    CHECK_EQ(vgpu_acct_load_file(&t_srv, path), -1);
+    unlink(path);
+    CHECK(vgpu_acct_load_file(&t_srv, path) < 0);
+    CHECK(t_server_fini());
 }
 
 TAP_MAIN(TAP_ENTRY(nop_is_answered_with_a_bare_header_and_its_seq),
@@ -545,4 +680,8 @@ TAP_MAIN(TAP_ENTRY(nop_is_answered_with_a_bare_header_and_its_seq),
          TAP_ENTRY(destroying_a_context_frees_its_memory_and_ids),
          TAP_ENTRY(a_memory_quota_limits_allocations_and_mem_info),
          TAP_ENTRY(admin_list_reports_tenants_as_one_json_line),
-         TAP_ENTRY(the_wfq_policy_runs_every_tenants_work_to_completion))
+         TAP_ENTRY(the_wfq_policy_runs_every_tenants_work_to_completion),
+         TAP_ENTRY(clients_naming_one_tenant_share_its_quota),
+         TAP_ENTRY(hello_is_refused_with_a_bad_name_or_after_a_context),
+         TAP_ENTRY(out_of_range_tenant_settings_are_refused_and_change_nothing),
+         TAP_ENTRY(a_config_file_names_tenants_and_reports_its_bad_line))
