@@ -53,6 +53,8 @@ static void usage(FILE *f)
 "                         libcuda.so.1 from the library path)\n"
 "  --watchdog-ms=N        a launch running longer poisons its context with\n"
 "                         LAUNCH_TIMEOUT (default 0: no limit)\n"
+"  --insn-budget=N        sim: thread-instructions a launch may run before it\n"
+"                         ends with LAUNCH_TIMEOUT (default 0: 2^36)\n"
 "  --vm name=NAME,socket=PATH[,weight=W]%s\n"
 "                         serve a VM's vgpu-virtio device on a vhost-user\n"
 "                         socket, the VM a tenant of that weight (repeatable)\n"
@@ -82,7 +84,7 @@ static void print_capabilities(void)
            VGPU_VHOST_AVAILABLE ? ",\n    \"vm\"" : "");
 }
 
-/* --libcuda and --watchdog-ms: read by backend_init only */
+/* --libcuda, --watchdog-ms and --insn-budget: read by backend_init only */
 static VgpuExecConfig exec_cfg;
 
 static int backend_init(VgpuServer *srv, const char *name, unsigned threads)
@@ -172,6 +174,7 @@ int main(int argc, char **argv)
         { "scheduler", required_argument, NULL, 'S' },
         { "libcuda", required_argument, NULL, 'c' },
         { "watchdog-ms", required_argument, NULL, 'w' },
+        { "insn-budget", required_argument, NULL, 'I' },
         { "log-level", required_argument, NULL, 'l' },
         { "vm", required_argument, NULL, 'm' },
         { "print-capabilities", no_argument, NULL, 'p' },
@@ -224,6 +227,14 @@ int main(int argc, char **argv)
             exec_cfg.watchdog_ms = strtoull(optarg, &end, 10);
             if (errno || *end || optarg[0] == '-') {
                 fprintf(stderr, "vgpud: bad --watchdog-ms '%s'\n", optarg);
+                return 1;
+            }
+            break;
+        case 'I':
+            errno = 0;
+            exec_cfg.insn_budget = strtoull(optarg, &end, 10);
+            if (errno || *end || !optarg[0] || optarg[0] == '-') {
+                fprintf(stderr, "vgpud: bad --insn-budget '%s'\n", optarg);
                 return 1;
             }
             break;
