@@ -55,6 +55,11 @@ static void usage(FILE *f)
 "                         LAUNCH_TIMEOUT (default 0: no limit)\n"
 "  --insn-budget=N        sim: thread-instructions a launch may run before it\n"
 "                         ends with LAUNCH_TIMEOUT (default 0: 2^36)\n"
+"  --tenant name=NAME[,weight=W][,cap=C][,quota=BYTES]\n"
+"                         configure a tenant (repeatable; overrides --config):\n"
+"                         weight 0.001..1000000 (default 1), cap in (0,1]\n"
+"                         (0: none), quota in bytes, K/M/G/T (0: none)\n"
+"  --config=FILE          tenants, one per line in --tenant syntax, # comments\n"
 "  --vm name=NAME,socket=PATH[,weight=W]%s\n"
 "                         serve a VM's vgpu-virtio device on a vhost-user\n"
 "                         socket, the VM a tenant of that weight (repeatable)\n"
@@ -161,6 +166,8 @@ static void loop_once(VgpuServer *srv, const sigset_t *waitmask, int timeout)
     vgpu_vhost_flush(srv);
 }
 
+#define MAX_TENANT_SPECS 256
+
 static const VgpuPollKind evfd_tag = VGPU_POLL_EVENTFD;
 
 int main(int argc, char **argv)
@@ -177,6 +184,8 @@ int main(int argc, char **argv)
         { "insn-budget", required_argument, NULL, 'I' },
         { "log-level", required_argument, NULL, 'l' },
         { "vm", required_argument, NULL, 'm' },
+        { "tenant", required_argument, NULL, 'T' },
+        { "config", required_argument, NULL, 'C' },
         { "print-capabilities", no_argument, NULL, 'p' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
@@ -184,6 +193,9 @@ int main(int argc, char **argv)
     };
     VgpuOptions o = { .backend = "auto", .fd = -1 };
     const VgpuRunqPolicy *policy = &vgpu_runq_wfq;
+    const char *tenant_specs[MAX_TENANT_SPECS];
+    const char *config_path = NULL;
+    int ntenant_specs = 0;
     VgpuServer srv = { 0 };
     struct epoll_event ev = { .events = EPOLLIN };
     struct sigaction sa = { .sa_handler = on_signal };
@@ -255,6 +267,16 @@ int main(int argc, char **argv)
                 fprintf(stderr, "vgpud: bad --log-level '%s'\n", optarg);
                 return 1;
             }
+            break;
+        case 'T':
+            if (ntenant_specs >= MAX_TENANT_SPECS) {
+                fprintf(stderr, "vgpud: too many --tenant options\n");
+                return 1;
+            }
+            tenant_specs[ntenant_specs++] = optarg;
+            break;
+        case 'C':
+            config_path = optarg;
             break;
         case 'm':
             if (!VGPU_VHOST_AVAILABLE) {
@@ -333,6 +355,19 @@ int main(int argc, char **argv)
         vgpu_error("out of memory");
         goto out_exec;
     }
+    /* the file first, so that the command line overrides it */
+    if (config_path && vgpu_acct_load_file(&srv, config_path) < 0) {
+        goto out_runq;
+    }
+    for (int i = 0; i < ntenant_specs; i++) {
+        char err[256];
+
+        if (vgpu_acct_configure(&srv, tenant_specs[i], true, err,
+                                sizeof(err)) < 0) {
+            fprintf(stderr, "vgpud: --tenant %s: %s\n", tenant_specs[i], err);
+            goto out_runq;
+        }
+    }
 
     c = vgpu_local_open(&srv, o.socket_path, o.fd);
     if (c < 0) {
@@ -372,6 +407,7 @@ out_sockets:
         vgpu_error("executor work still in flight at exit");
     }
     vgpu_vhost_fini(&srv);
+out_runq:
     vgpu_runq_fini(&srv);
 out_exec:
     if (!srv.tenants) {
