@@ -10,10 +10,12 @@
  * time is CLOCK_MONOTONIC when the wait on that kernel's event returned,
  * a clock every process shares; it is observed while blocked on exactly
  * that kernel, so it lags the true completion by one reply.  The trace
- * line is "tenant,0,submit,end-cost,end" relative to --start, with cost
- * the kernel's standalone duration measured alone (--cost-ns): ground
+ * line is "tenant,0,submit,end-cost,end,kernel" relative to --start, with
+ * cost the kernel's standalone duration measured alone (--cost-ns): ground
  * truth is completed items times standalone duration, independent of
- * vgpud's own accounting.  Items completing after --until are not written.
+ * vgpud's own accounting.  The sixth field is how long the kernel itself
+ * ran by %globaltimer (read back at the end), engine time without the
+ * per-launch overhead.  Items completing after --until are not written.
  * With --calibrate it prints the mean spacing of completions, back to back
  * (the standalone cost of one item), and the p50/p99 of submit-to-end.
  */
@@ -90,10 +92,13 @@ int main(int argc, char **argv)
     CUfunction fn;
     CUstream st;
     CUevent *ev;
+    CUdeviceptr dur;
+    uint64_t nmax, *kdur, *rsub, *rend;
     uint64_t *sub, *lat, first_end = 0, last_end = 0, n = 0, nlat = 0;
     size_t latcap = 1 << 16;
     FILE *f = NULL;
-    void *args[1];
+    void *args[2];
+    CUdeviceptr slot;
 
     /* The shared clock, for a driver that sets --start and --until. */
     if (argc == 2 && !strcmp(argv[1], "--now")) {
@@ -147,8 +152,20 @@ int main(int argc, char **argv)
         perror(out);
         return 1;
     }
+    /* One duration slot per completed item, read back once at the end. */
+    nmax = (until > start ? until - start : 0) / (kns ? kns : 1) + 1024;
+    nmax = nmax > (4u << 20) ? (4u << 20) : nmax;
+    kdur = calloc(nmax, sizeof(*kdur));
+    rsub = calloc(nmax, sizeof(*rsub));
+    rend = calloc(nmax, sizeof(*rend));
+    if (!kdur || !rsub || !rend) {
+        return 1;
+    }
+    CK(cuMemAlloc(&dur, nmax * sizeof(uint64_t)));
     /* Warm-up outside the measured interval: first launch, module ready. */
+    slot = 0;
     args[0] = &kns;
+    args[1] = &slot;
     CK(cuLaunchKernel(fn, 1, 1, 1, 1, 1, 1, 0, st, args, NULL));
     CK(cuStreamSynchronize(st));
 
@@ -170,6 +187,7 @@ int main(int argc, char **argv)
                 t = rel > t ? rel : t;
                 k++;
             }
+            slot = dur + (head % nmax) * sizeof(uint64_t);
             CK(cuLaunchKernel(fn, 1, 1, 1, 1, 1, 1, 0, st, args, NULL));
             CK(cuEventRecord(ev[head % depth], st));
             sub[head % depth] = t;
@@ -199,15 +217,24 @@ int main(int argc, char **argv)
                 }
             }
             lat[nlat++] = e - s;
-            if (f) {
-                uint64_t b = e - start > cost ? e - start - cost : 0;
-
-                fprintf(f, "%d,0,%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
-                        tenant, s - start, b, e - start);
+            if (n <= nmax) {
+                rsub[n - 1] = s - start;
+                rend[n - 1] = e - start;
             }
         }
     }
     if (f) {
+        uint64_t m = n < nmax ? n : nmax;
+
+        /* Item i went to slot i: items complete in stream order. */
+        CK(cuStreamSynchronize(st));
+        CK(cuMemcpyDtoH(kdur, dur, m * sizeof(uint64_t)));
+        for (uint64_t i = 0; i < m; i++) {
+            uint64_t b = rend[i] > cost ? rend[i] - cost : 0;
+
+            fprintf(f, "%d,0,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+                    "\n", tenant, rsub[i], b, rend[i], kdur[i]);
+        }
         fclose(f);
     }
     if (calibrate) {
@@ -218,6 +245,5 @@ int main(int argc, char **argv)
                nlat ? lat[(size_t)(nlat * 0.99) < nlat ?
                           (size_t)(nlat * 0.99) : nlat - 1] : 0);
     }
-    /* Leave without draining: closing the connection drops queued work. */
     return 0;
 }

@@ -7,16 +7,17 @@
 # --mode sim (default): the scenarios of scheduler.md on a simulated GPU
 # (discrete-event model, sched.c against FIFO pass-through in the same
 # run).  Prints simulated-GPU numbers only.
-# --mode vgpud: the same scenarios as separate client processes against a
-# real vgpud.  Not available yet: it needs the scheduler inside vgpud's
-# dispatcher.  Such a driver writes one trace per scenario and policy
-# (CSV: tenant,class,submit_ns,start_ns,end_ns) and reports it with
-# `fairness --from-trace FILE --weights W1,W2,...`, the code that reports
-# the simulation.  Environment: BUILD.
+# --mode vgpud: the same scenarios as separate client processes
+# (fairclient) against a private vgpud, --scheduler=wfq and fifo in the
+# same run (vgpud-mode.sh; fairness options are then scenario names: two
+# weighted equal-8 light flood).  Each client writes a trace (CSV:
+# tenant,class,submit_ns,start_ns,end_ns,kernel_ns) reported by
+# `fairness --report`, the metrics code of the simulation.
+# Environment: BUILD, FAIRNESS_SECONDS, FAIRNESS_KEEP.
 set -euo pipefail
 
 usage() {
-    sed -n '3,15p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '3,16p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 top=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -37,9 +38,7 @@ sim)
     exec "$build/bin/tests/bench/fairness" "$@"
     ;;
 vgpud)
-    echo "fairness: --mode vgpud is not available yet (the scheduler is not" \
-         "yet wired into vgpud's dispatcher); run --mode sim" >&2
-    exit 77
+    exec "$top/tests/bench/fairness/vgpud-mode.sh" "$@"
     ;;
 *)
     usage >&2
