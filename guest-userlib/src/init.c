@@ -82,12 +82,42 @@ static int fetch_info(void)
 	return 0;
 }
 
+/*
+ * VGPU_TENANT names the tenant this process belongs to, so that processes
+ * of one tenant share its weight, cap and memory quota (VGPU_CMD_HELLO).
+ * Sent before GET_INFO, whose total memory then is the tenant's quota.  A
+ * refusal (a bad name, a transport where the VM is the tenant) leaves the
+ * process its own tenant, as without the variable.
+ */
+static void send_hello(void)
+{
+	const char *name = getenv("VGPU_TENANT");
+	struct vgpu_req_hdr h;
+	struct vgpu_resp_hdr r;
+	struct vgpu_call c = { .resp = &r, .resp_size = sizeof(r) };
+	size_t n;
+	int err;
+
+	if (!name || !*name)
+		return;
+	n = strlen(name) + 1;
+	if (n > 64) {
+		vgpu_warn("VGPU_TENANT longer than 63 characters: ignored");
+		return;
+	}
+	vgpu_hdr(&h, VGPU_CMD_HELLO, 0, 0, sizeof(h) + n);
+	err = vgpu_tp_call(&c, &h, sizeof(h), name, n);
+	if (err)
+		vgpu_warn("tenant '%s' refused by vgpud (%d)", name, err);
+}
+
 static int init_once(void)
 {
 	int err = vgpu_tp_open();
 
 	if (err)
 		return -ENODEV;
+	send_hello();
 	err = fetch_info();
 	if (err) {
 		vgpu_err("GET_INFO failed (%d)", err);

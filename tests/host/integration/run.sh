@@ -112,7 +112,8 @@ mem_freed() { local m; m=$(admin_mem); [[ -n $m ]] && ((m <= ${mem_before:-0}));
 no_mem() { [[ $(admin_mem) == 0 ]]; }
 hog_ready() { grep -q '^ready' "$tmp/hog.out" || ! kill -0 "$hog" 2>/dev/null; }
 
-if vgpud_start "$tmp"; then
+# A configured tenant with a 4 MiB device-memory quota for the quota test.
+if vgpud_start "$tmp" --tenant name=itest-quota,quota=4M; then
     ok "vgpud starts with the $VGPU_BACKEND backend and listens on its sockets"
 else
     not_ok "vgpud starts with the $VGPU_BACKEND backend and listens on its sockets"
@@ -155,6 +156,7 @@ result $? "vgpud is still running after the API tests"
 run_tap errors "$bin/errors"
 vgpud_alive
 result $? "vgpud is still running after the error-path tests"
+VGPU_TENANT=itest-quota run_tap quota "$bin/quota"
 run_tap raw "$bin/raw"
 vgpud_alive
 result $? "vgpud is still running after the raw protocol abuse"
