@@ -3,7 +3,9 @@
  * admin.c - vgpud's admin socket: one text command per line in, one line of
  * JSON per command out.  vgpuctl is its client.
  *
- * Commands: "list" (tenants with their contexts, memory, queues, errors).
+ * Commands: "list" (tenants with their settings, shares, memory, queues,
+ * errors, clients and contexts) and "set NAME key=value ..." (weight, cap,
+ * quota of a tenant; out-of-range values are refused and change nothing).
  * Anything else is answered with {"error": "..."}.
  */
 #include <errno.h>
@@ -100,42 +102,101 @@ static void buf_json_string(Buf *b, const char *s)
     buf_printf(b, "\"");
 }
 
+/* Engine time of all tenants over the last @buckets 100 ms buckets. */
+static uint64_t total_recent_ns(VgpuServer *srv, uint64_t now, unsigned buckets)
+{
+    uint64_t sum = 0;
+
+    for (VgpuAcct *a = srv->accts; a; a = a->next) {
+        sum += vgpu_acct_recent_ns(a, now, buckets);
+    }
+    return sum;
+}
+
 /**
  * vgpu_admin_list_json - the "list" reply: one JSON object, no newline
  *
- * Returns a malloc'ed string, or NULL when out of memory.
+ * One entry per named tenant (a VM, a VGPU_TENANT name, or a local process
+ * of its own): its settings, its share of the engine time all tenants used
+ * over the last 1 s and 10 s (share_*) and its engine time per second of
+ * wall time (busy_*), memory, queue depth and errors, then its clients and
+ * their contexts.  Returns a malloc'ed string, or NULL when out of memory.
  */
 char *vgpu_admin_list_json(VgpuServer *srv)
 {
     Buf b = { 0 };
     bool first = true;
+    uint64_t now = vgpu_now_ns();
+    uint64_t all1 = total_recent_ns(srv, now, 10);
+    uint64_t all10 = total_recent_ns(srv, now, 100);
 
     buf_printf(&b, "{\"backend\":");
     buf_json_string(&b, srv->ops->name);
     buf_printf(&b, ",\"policy\":");
     buf_json_string(&b, srv->policy->name);
     buf_printf(&b, ",\"inflight\":%" PRIu64 ",\"tenants\":[", srv->inflight);
-    for (VgpuTenant *t = srv->tenants; t; t = t->next) {
-        bool cfirst = true;
+    for (VgpuAcct *a = srv->accts; a; a = a->next) {
+        uint64_t r1 = vgpu_acct_recent_ns(a, now, 10);
+        uint64_t r10 = vgpu_acct_recent_ns(a, now, 100);
+        unsigned nctx = 0, nconn = 0, sq = 0;
+        uint64_t allocs = 0, queued = 0, requests = 0;
+        VgpuSchedTenantStats st;
+        bool cfirst = true, connected = false;
 
-        buf_printf(&b, "%s{\"id\":%" PRIu64 ",\"name\":", first ? "" : ",",
-                   t->id);
-        buf_json_string(&b, t->name);
-        buf_printf(&b, ",\"connected\":%s,\"weight\":%u,\"contexts\":%u,"
-                   "\"mem_used\":%" PRIu64 ",\"mem_quota\":%" PRIu64
-                   ",\"allocations\":%" PRIu64 ",\"queued\":%" PRIu64
+        for (VgpuTenant *t = srv->tenants; t; t = t->next) {
+            if (t->acct == a) {
+                nctx += t->nctx;
+                allocs += t->nallocs;
+                queued += t->outstanding;
+                requests += t->requests;
+                nconn += t->conn != NULL;
+                connected |= t->conn != NULL;
+            }
+        }
+        if (srv->policy->tenant_stats &&
+            srv->policy->tenant_stats(srv->policy_data, a, &st)) {
+            for (int c = 0; c < VGPU_SCHED_NR_CLASSES; c++) {
+                sq += st.queued[c];
+            }
+        }
+        buf_printf(&b, "%s{\"name\":", first ? "" : ",");
+        buf_json_string(&b, a->name);
+        buf_printf(&b, ",\"connected\":%s,\"clients\":%u,\"configured\":%s,"
+                   "\"weight\":%g,\"cap\":%g,"
+                   "\"share_1s\":%.4f,\"share_10s\":%.4f,"
+                   "\"busy_1s\":%.4f,\"busy_10s\":%.4f,"
+                   "\"gpu_ns\":%" PRIu64 ",\"items\":%" PRIu64
+                   ",\"contexts\":%u,\"mem_used\":%" PRIu64
+                   ",\"mem_quota\":%" PRIu64 ",\"allocations\":%" PRIu64
+                   ",\"queued\":%" PRIu64 ",\"sched_queued\":%u"
                    ",\"requests\":%" PRIu64 ",\"errors\":%" PRIu64
-                   ",\"ctx\":[",
-                   t->conn ? "true" : "false", t->weight, t->nctx,
-                   t->mem_used, t->mem_quota, t->nallocs, t->outstanding,
-                   t->requests, t->errors);
-        for (VgpuCtx *c = t->ctxs; c; c = c->next) {
-            buf_printf(&b, "%s{\"id\":\"0x%" PRIx64 "\",\"queued\":%" PRIu64
-                       ",\"allocations\":%zu,\"sticky\":%d,\"deferred\":%d,"
-                       "\"dying\":%s}",
-                       cfirst ? "" : ",", c->id, c->outstanding, c->allocs.n,
-                       c->sticky, c->deferred, c->dying ? "true" : "false");
+                   ",\"quota_refusals\":%" PRIu64 ",\"conns\":[",
+                   connected ? "true" : "false", nconn,
+                   a->configured ? "true" : "false", a->weight, a->cap,
+                   all1 ? (double)r1 / (double)all1 : 0.0,
+                   all10 ? (double)r10 / (double)all10 : 0.0,
+                   (double)r1 / 1e9, (double)r10 / 1e10, a->gpu_ns, a->items,
+                   nctx, a->mem_used, a->mem_quota, allocs, queued, sq,
+                   requests, a->errors, a->quota_refusals);
+        for (VgpuTenant *t = srv->tenants; t; t = t->next) {
+            if (t->acct != a) {
+                continue;
+            }
+            buf_printf(&b, "%s{\"id\":%" PRIu64 ",\"name\":",
+                       cfirst ? "" : ",", t->id);
+            buf_json_string(&b, t->name);
+            buf_printf(&b, ",\"connected\":%s,\"ctx\":[",
+                       t->conn ? "true" : "false");
             cfirst = false;
+            for (VgpuCtx *c = t->ctxs; c; c = c->next) {
+                buf_printf(&b, "%s{\"id\":\"0x%" PRIx64 "\",\"queued\":%"
+                           PRIu64 ",\"allocations\":%zu,\"sticky\":%d,"
+                           "\"deferred\":%d,\"dying\":%s}",
+                           c == t->ctxs ? "" : ",", c->id, c->outstanding,
+                           c->allocs.n, c->sticky, c->deferred,
+                           c->dying ? "true" : "false");
+            }
+            buf_printf(&b, "]}");
         }
         buf_printf(&b, "]}");
         first = false;
@@ -179,6 +240,46 @@ static void admin_queue(AdminConn *ac, const char *s)
     ac->out_len += n + 1;
 }
 
+/* "set NAME key=value [key=value ...]": all values checked before any applies. */
+static void admin_set(VgpuServer *srv, AdminConn *ac, char *args)
+{
+    char spec[ADMIN_LINE_MAX + 8], err[256];
+    char *save = NULL, *tok, *name;
+    size_t n;
+    Buf b = { 0 };
+
+    name = strtok_r(args, " ", &save);
+    if (!name) {
+        admin_queue(ac, "{\"error\":\"usage: set NAME key=value ...\"}");
+        return;
+    }
+    n = (size_t)snprintf(spec, sizeof(spec), "name=%s", name);
+    while ((tok = strtok_r(NULL, " ", &save)) && n < sizeof(spec)) {
+        if (!strncmp(tok, "name=", 5)) {
+            admin_queue(ac, "{\"error\":\"a tenant cannot be renamed\"}");
+            return;
+        }
+        n += (size_t)snprintf(spec + n, sizeof(spec) - n, ",%s", tok);
+    }
+    if (n >= sizeof(spec) || !strchr(spec + 5, '=')) {
+        admin_queue(ac, "{\"error\":\"usage: set NAME key=value ...\"}");
+        return;
+    }
+    if (vgpu_acct_configure(srv, spec, false, err, sizeof(err)) < 0) {
+        VGPU_LOG_RL(VGPU_LOG_WARN, "admin: set %s refused: %s", name, err);
+        buf_printf(&b, "{\"error\":");
+        buf_json_string(&b, err);
+        buf_printf(&b, "}");
+    } else {
+        vgpu_info("admin: set %s", spec);
+        buf_printf(&b, "{\"ok\":true}");
+        /* a new weight or cap may let held work go now */
+        vgpu_runq_pump(srv);
+    }
+    admin_queue(ac, b.oom || !b.p ? "{\"error\":\"out of memory\"}" : b.p);
+    free(b.p);
+}
+
 static void admin_command(VgpuServer *srv, AdminConn *ac, char *line)
 {
     char *end = line + strlen(line);
@@ -194,6 +295,8 @@ static void admin_command(VgpuServer *srv, AdminConn *ac, char *line)
 
         admin_queue(ac, js ? js : "{\"error\":\"out of memory\"}");
         free(js);
+    } else if (!strncmp(line, "set ", 4)) {
+        admin_set(srv, ac, line + 4);
     } else if (!*line) {
         return;
     } else {
