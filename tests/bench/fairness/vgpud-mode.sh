@@ -6,7 +6,7 @@
 # run, both reported by `fairness --report` from the clients' traces.
 #
 # Usage: vgpud-mode.sh [SCENARIO...]   (default: all, in this order:
-#        two weighted equal-8 light flood)
+#        two two-100us weighted equal-8 light flood)
 # Environment: BUILD, VGPU_BACKEND (default sim), FAIRNESS_SECONDS (run
 # time per scenario and policy, default 4), FAIRNESS_KEEP (a directory
 # that keeps the traces).  Prints; never passes or fails on time.
@@ -132,7 +132,7 @@ scenario() {
 
 mkdir -p "$work/d"
 scenarios=("$@")
-((${#scenarios[@]})) || scenarios=(two weighted equal-8 light flood)
+((${#scenarios[@]})) || scenarios=(two two-100us weighted equal-8 light flood)
 want() {
     local s
     for s in "${scenarios[@]}"; do [[ $s == "$1" ]] && return 0; done
@@ -145,7 +145,7 @@ echo "from the clients' completion times x standalone cost, $secs s per scenario
 echo "policy, wfq next to fifo of the same run.  Tenants with weights: $( ((has_tenants)) && echo "vgpud --tenant" || echo "not available (every process weight 1)")."
 echo "calibration (FIFO vgpud, one client):"
 vgpud_start "$work/d" --scheduler=fifo
-for k in $(us 20) $(us 200) $(ms 1) $(ms 2) $(ms 5) $(ms 20); do
+for k in $(us 20) $(us 100) $(us 200) $(ms 1) $(ms 2) $(ms 5) $(ms 10) $(ms 20); do
     d=$((8000000 / k + 2))
     calibrate "$k" $((d > 64 ? 64 : d))
 done
@@ -158,6 +158,10 @@ five=$(ms 5)
 if want two; then
     scenario two "2 equal tenants, 1 ms vs 20 ms kernels (100 us is overhead-bound on sim)" \
         "<= 2 (max <= 4);;;" -1 0 "1:$one:10:0" "1:$(ms 20):2:0"
+fi
+if want two-100us; then
+    scenario two-100us "2 equal tenants, 100 us vs 10 ms kernels (as scheduler.md states it)" \
+        "<= 2 (max <= 4);;;" -1 0 "1:$(us 100):80:0" "1:$(ms 10):3:0"
 fi
 if want weighted; then
     if ((has_tenants)); then
