@@ -374,7 +374,7 @@ int vgpu_acct_set(VgpuAcct *a, const char *key, const char *val,
         if (parse_double(val, &d) < 0 || !(d >= VGPU_SCHED_WEIGHT_MIN) ||
             !(d <= VGPU_SCHED_WEIGHT_MAX)) {
             snprintf(err, errlen, "weight '%s' out of range: must be a number "
-                     "from %g to %g", val, VGPU_SCHED_WEIGHT_MIN,
+                     "from %g to %.0f", val, VGPU_SCHED_WEIGHT_MIN,
                      VGPU_SCHED_WEIGHT_MAX);
             return -EINVAL;
         }

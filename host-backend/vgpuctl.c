@@ -2,8 +2,10 @@
 /*
  * vgpuctl.c - command-line client of vgpud's admin socket.
  *
- * Commands are a table (name, handler); "list" prints one row per tenant
- * from the JSON line vgpud answers, with columns from a second table.
+ * Commands are a table (name, handler): "list" prints one row per tenant
+ * from the JSON line vgpud answers, with columns from a second table;
+ * "set" changes a tenant's weight, cap or quota (checked here and again by
+ * vgpud); "top" repeats the list; "metrics" prints it for Prometheus.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -13,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DEFAULT_SOCKET "/run/vgpud/vgpud.sock"
@@ -253,23 +256,27 @@ static char *admin_request(const char *path, const char *cmd)
 
 /* ---- commands ------------------------------------------------------------ */
 
-typedef enum { COL_NUM, COL_STR, COL_BYTES, COL_BOOL } ColKind;
+typedef enum { COL_NUM, COL_STR, COL_BYTES, COL_BOOL, COL_PCT, COL_REAL,
+               COL_SECS } ColKind;
 
-/* Columns of "list", one per tenant field. */
+/* Columns of "list" and "top", one per tenant field. */
 static const struct {
     const char *title;
     const char *key;
     ColKind kind;
     int width;
 } list_cols[] = {
-    { "TENANT", "id", COL_NUM, 6 },
     { "NAME", "name", COL_STR, -20 },
-    { "CONN", "connected", COL_BOOL, 4 },
-    { "CTXS", "contexts", COL_NUM, 4 },
+    { "CLIENTS", "clients", COL_NUM, 7 },
+    { "WEIGHT", "weight", COL_REAL, 7 },
+    { "CAP", "cap", COL_PCT, 6 },
+    { "SHARE1S", "share_1s", COL_PCT, 7 },
+    { "SHARE10S", "share_10s", COL_PCT, 8 },
+    { "GPU_TIME", "gpu_ns", COL_SECS, 9 },
     { "MEM_USED", "mem_used", COL_BYTES, 10 },
-    { "ALLOCS", "allocations", COL_NUM, 6 },
+    { "QUOTA", "mem_quota", COL_BYTES, 10 },
+    { "CTXS", "contexts", COL_NUM, 4 },
     { "QUEUED", "queued", COL_NUM, 6 },
-    { "REQUESTS", "requests", COL_NUM, 9 },
     { "ERRORS", "errors", COL_NUM, 6 },
 };
 
@@ -285,39 +292,45 @@ static void fmt_bytes(char *out, size_t n, double v)
     snprintf(out, n, u ? "%.1f%s" : "%.0f%s", v, units[u]);
 }
 
-static int cmd_list(const char *admin, bool json)
+/* Fetches "list" and parses it; prints why and returns NULL on failure. */
+static JVal *fetch_list(const char *admin, char **raw)
 {
     char *reply = admin_request(admin, "list");
     const char *p = reply;
-    const JVal *tenants, *err;
+    const JVal *err;
     JVal *root;
 
     if (!reply) {
-        return 1;
-    }
-    if (json) {
-        fputs(reply, stdout);
-        free(reply);
-        return 0;
+        return NULL;
     }
     root = jparse(&p, 0);
-    free(reply);
+    if (raw) {
+        *raw = reply;
+    } else {
+        free(reply);
+    }
     if (!root || root->type != J_OBJ) {
         fprintf(stderr, "vgpuctl: malformed reply from vgpud\n");
         jfree(root);
-        return 1;
+        return NULL;
     }
     err = jget(root, "error");
     if (err && err->type == J_STR) {
         fprintf(stderr, "vgpuctl: %s\n", err->str);
         jfree(root);
-        return 1;
+        return NULL;
     }
+    return root;
+}
+
+static void print_table(const JVal *root)
+{
+    const JVal *tenants = jget(root, "tenants");
+
     for (size_t i = 0; i < sizeof(list_cols) / sizeof(list_cols[0]); i++) {
         printf("%s%*s", i ? " " : "", list_cols[i].width, list_cols[i].title);
     }
     printf("\n");
-    tenants = jget(root, "tenants");
     for (const JVal *t = tenants ? tenants->child : NULL; t; t = t->next) {
         for (size_t i = 0; i < sizeof(list_cols) / sizeof(list_cols[0]); i++) {
             const JVal *v = jget(t, list_cols[i].key);
@@ -328,11 +341,28 @@ static int cmd_list(const char *admin, bool json)
                 case COL_NUM:
                     snprintf(cell, sizeof(cell), "%.0f", v->num);
                     break;
+                case COL_REAL:
+                    snprintf(cell, sizeof(cell), "%g", v->num);
+                    break;
+                case COL_PCT:
+                    if (!strcmp(list_cols[i].key, "cap") && v->num == 0) {
+                        snprintf(cell, sizeof(cell), "none");
+                    } else {
+                        snprintf(cell, sizeof(cell), "%.1f%%", v->num * 100);
+                    }
+                    break;
+                case COL_SECS:
+                    snprintf(cell, sizeof(cell), "%.3fs", v->num / 1e9);
+                    break;
                 case COL_STR:
                     snprintf(cell, sizeof(cell), "%s", v->str ? v->str : "");
                     break;
                 case COL_BYTES:
-                    fmt_bytes(cell, sizeof(cell), v->num);
+                    if (!strcmp(list_cols[i].key, "mem_quota") && v->num == 0) {
+                        snprintf(cell, sizeof(cell), "none");
+                    } else {
+                        fmt_bytes(cell, sizeof(cell), v->num);
+                    }
                     break;
                 case COL_BOOL:
                     snprintf(cell, sizeof(cell), "%s", v->b ? "yes" : "no");
@@ -343,6 +373,261 @@ static int cmd_list(const char *admin, bool json)
         }
         printf("\n");
     }
+}
+
+static int cmd_list(const char *admin, bool json, int argc, char **argv)
+{
+    char *raw = NULL;
+    JVal *root;
+
+    (void)argv;
+    if (argc != 1) {
+        fprintf(stderr, "vgpuctl: list takes no arguments\n");
+        return 2;
+    }
+    root = fetch_list(admin, json ? &raw : NULL);
+    if (!root) {
+        free(raw);
+        return 1;
+    }
+    if (json) {
+        fputs(raw, stdout);
+    } else {
+        print_table(root);
+    }
+    free(raw);
+    jfree(root);
+    return 0;
+}
+
+/*
+ * Checks one key=value as vgpud will, so that a typo is reported before
+ * anything is sent; vgpud checks again.  Returns false after printing why.
+ */
+static bool check_setting(const char *kv)
+{
+    const char *eq = strchr(kv, '=');
+    const char *v = eq ? eq + 1 : "";
+    char *end;
+    double d;
+
+    if (!eq || eq == kv || !*v) {
+        fprintf(stderr, "vgpuctl: '%s': expected key=value "
+                "(weight=W, cap=C or quota=BYTES)\n", kv);
+        return false;
+    }
+    errno = 0;
+    if (!strncmp(kv, "weight=", 7)) {
+        d = strtod(v, &end);
+        if (errno || *end || !(d >= 0.001 && d <= 1000000.0)) {
+            fprintf(stderr, "vgpuctl: weight '%s' out of range: must be a "
+                    "number from 0.001 to 1000000\n", v);
+            return false;
+        }
+    } else if (!strncmp(kv, "cap=", 4)) {
+        d = strtod(v, &end);
+        if (errno || *end || !(d >= 0 && d <= 1)) {
+            fprintf(stderr, "vgpuctl: cap '%s' out of range: must be in "
+                    "(0, 1] (a fraction of the GPU), or 0 for no cap\n", v);
+            return false;
+        }
+    } else if (!strncmp(kv, "quota=", 6)) {
+        (void)strtoull(v, &end, 10);
+        if (*v == '-' || *v == '+' || end == v || errno ||
+            (*end && (strchr("KkMmGgTt", *end) == NULL || end[1]))) {
+            fprintf(stderr, "vgpuctl: quota '%s' out of range: must be a "
+                    "byte count >= 0 (K, M, G, T suffixes; 0: no quota)\n", v);
+            return false;
+        }
+    } else {
+        fprintf(stderr, "vgpuctl: unknown setting '%.*s' (weight, cap or "
+                "quota)\n", (int)(eq - kv), kv);
+        return false;
+    }
+    return true;
+}
+
+static int cmd_set(const char *admin, bool json, int argc, char **argv)
+{
+    char line[2048];
+    size_t n;
+    char *reply;
+    const char *p;
+    const JVal *err;
+    JVal *root;
+    int rc = 0;
+
+    if (argc < 3) {
+        fprintf(stderr, "vgpuctl: usage: set NAME weight=W|cap=C|quota=Q ...\n");
+        return 2;
+    }
+    n = (size_t)snprintf(line, sizeof(line), "set %s", argv[1]);
+    for (int i = 2; i < argc; i++) {
+        if (!check_setting(argv[i])) {
+            return 2;
+        }
+        n += (size_t)snprintf(line + n, n < sizeof(line) ? sizeof(line) - n : 0,
+                              " %s", argv[i]);
+    }
+    if (n >= sizeof(line) || strchr(line, '\n')) {
+        fprintf(stderr, "vgpuctl: arguments too long\n");
+        return 2;
+    }
+    reply = admin_request(admin, line);
+    if (!reply) {
+        return 1;
+    }
+    if (json) {
+        fputs(reply, stdout);
+    }
+    p = reply;
+    root = jparse(&p, 0);
+    err = jget(root, "error");
+    if (!root || root->type != J_OBJ) {
+        fprintf(stderr, "vgpuctl: malformed reply from vgpud\n");
+        rc = 1;
+    } else if (err && err->type == J_STR) {
+        fprintf(stderr, "vgpuctl: %s\n", err->str);
+        rc = 1;
+    }
+    jfree(root);
+    free(reply);
+    return rc;
+}
+
+static int cmd_top(const char *admin, bool json, int argc, char **argv)
+{
+    long count = -1;
+    double delay = 1.0;
+    bool tty = isatty(STDOUT_FILENO);
+    char *end;
+    int c;
+
+    (void)json;
+    optind = 1;
+    while ((c = getopt(argc, argv, "n:d:")) != -1) {
+        switch (c) {
+        case 'n':
+            count = strtol(optarg, &end, 10);
+            if (*end || count < 1) {
+                fprintf(stderr, "vgpuctl: top -n: a count >= 1\n");
+                return 2;
+            }
+            break;
+        case 'd':
+            delay = strtod(optarg, &end);
+            if (*end || !(delay >= 0.1 && delay <= 3600)) {
+                fprintf(stderr, "vgpuctl: top -d: seconds from 0.1 to 3600\n");
+                return 2;
+            }
+            break;
+        default:
+            fprintf(stderr, "vgpuctl: usage: top [-n COUNT] [-d SECONDS]\n");
+            return 2;
+        }
+    }
+    for (long i = 0; count < 0 || i < count; i++) {
+        JVal *root = fetch_list(admin, NULL);
+        const JVal *pol = root ? jget(root, "policy") : NULL;
+        const JVal *inf = root ? jget(root, "inflight") : NULL;
+        struct timespec ts;
+
+        if (!root) {
+            return 1;
+        }
+        if (tty) {
+            printf("\033[H\033[2J");
+        }
+        printf("vgpud: scheduler %s, %.0f items in flight\n",
+               pol && pol->str ? pol->str : "?", inf ? inf->num : 0);
+        print_table(root);
+        jfree(root);
+        fflush(stdout);
+        if (count < 0 || i + 1 < count) {
+            ts.tv_sec = (time_t)delay;
+            ts.tv_nsec = (long)((delay - (double)ts.tv_sec) * 1e9);
+            while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+            }
+        }
+    }
+    return 0;
+}
+
+/* Prometheus label value: backslash, quote and newline escaped. */
+static void prom_label(const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '"') {
+            printf("\\%c", *s);
+        } else if (*s == '\n') {
+            printf("\\n");
+        } else {
+            putchar(*s);
+        }
+    }
+}
+
+static int cmd_metrics(const char *admin, bool json, int argc, char **argv)
+{
+    static const struct {
+        const char *metric, *key, *type, *help;
+        double scale;
+    } m[] = {
+        { "vgpu_tenant_weight", "weight", "gauge", "scheduler weight", 1 },
+        { "vgpu_tenant_cap", "cap", "gauge",
+          "maximum share of the GPU (0: none)", 1 },
+        { "vgpu_tenant_share_1s", "share_1s", "gauge",
+          "share of the engine time all tenants used in the last second", 1 },
+        { "vgpu_tenant_share_10s", "share_10s", "gauge",
+          "share of the engine time all tenants used in the last 10 s", 1 },
+        { "vgpu_tenant_gpu_seconds_total", "gpu_ns", "counter",
+          "engine time of completed work", 1e-9 },
+        { "vgpu_tenant_memory_used_bytes", "mem_used", "gauge",
+          "device memory allocated", 1 },
+        { "vgpu_tenant_memory_quota_bytes", "mem_quota", "gauge",
+          "device memory quota (0: none)", 1 },
+        { "vgpu_tenant_queued_items", "queued", "gauge",
+          "work items queued and not completed", 1 },
+        { "vgpu_tenant_clients", "clients", "gauge", "connected clients", 1 },
+        { "vgpu_tenant_requests_total", "requests", "counter",
+          "requests of its connected clients", 1 },
+        { "vgpu_tenant_errors_total", "errors", "counter",
+          "requests answered with an error", 1 },
+        { "vgpu_tenant_quota_refusals_total", "quota_refusals", "counter",
+          "allocations refused by the quota", 1 },
+    };
+    JVal *root;
+    const JVal *tenants, *inf;
+
+    (void)json;
+    (void)argv;
+    if (argc != 1) {
+        fprintf(stderr, "vgpuctl: metrics takes no arguments\n");
+        return 2;
+    }
+    root = fetch_list(admin, NULL);
+    if (!root) {
+        return 1;
+    }
+    tenants = jget(root, "tenants");
+    inf = jget(root, "inflight");
+    printf("# HELP vgpu_inflight_items work items submitted to the executor\n"
+           "# TYPE vgpu_inflight_items gauge\nvgpu_inflight_items %.0f\n",
+           inf ? inf->num : 0);
+    for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+        printf("# HELP %s %s\n# TYPE %s %s\n", m[i].metric, m[i].help,
+               m[i].metric, m[i].type);
+        for (const JVal *t = tenants ? tenants->child : NULL; t; t = t->next) {
+            const JVal *name = jget(t, "name"), *v = jget(t, m[i].key);
+
+            if (!name || !name->str || !v) {
+                continue;
+            }
+            printf("%s{tenant=\"", m[i].metric);
+            prom_label(name->str);
+            printf("\"} %.17g\n", v->num * m[i].scale);
+        }
+    }
     jfree(root);
     return 0;
 }
@@ -350,22 +635,33 @@ static int cmd_list(const char *admin, bool json)
 static void usage(FILE *f)
 {
     fprintf(f,
-"Usage: vgpuctl [--admin-socket PATH] [--json] COMMAND\n"
-"Queries a running vgpud.\n"
+"Usage: vgpuctl [--admin-socket PATH] [--json] COMMAND [ARGS]\n"
+"Queries and configures a running vgpud.\n"
 "\n"
 "Commands:\n"
-"  list                  tenants: contexts, memory, queue depth, errors\n"
+"  list                  tenants: weight, cap, share of the GPU over the\n"
+"                        last 1 s and 10 s, GPU time, memory used/quota,\n"
+"                        queue depth, errors\n"
+"  set NAME KEY=VALUE... change a tenant: weight=W (0.001..1000000),\n"
+"                        cap=C (in (0, 1]; 0: none), quota=BYTES (>= 0,\n"
+"                        K/M/G/T suffixes; 0: none)\n"
+"  top [-n COUNT] [-d SECONDS]  the list, refreshed every SECONDS (1),\n"
+"                        COUNT times (default: until interrupted)\n"
+"  metrics               the tenants' figures in the Prometheus text format\n"
 "\n"
 "  --admin-socket PATH   vgpud's admin socket (default: $VGPU_SOCKET or\n"
 "                        " DEFAULT_SOCKET ", plus \".admin\")\n"
-"  --json                print vgpud's JSON reply as it is\n");
+"  --json                print vgpud's JSON reply as it is (list, set)\n");
 }
 
 static const struct {
     const char *name;
-    int (*fn)(const char *admin, bool json);
+    int (*fn)(const char *admin, bool json, int argc, char **argv);
 } commands[] = {
     { "list", cmd_list },
+    { "set", cmd_set },
+    { "top", cmd_top },
+    { "metrics", cmd_metrics },
 };
 
 int main(int argc, char **argv)
@@ -381,7 +677,8 @@ int main(int argc, char **argv)
     bool json = false;
     int c, rc = 1;
 
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    /* "+": options after the command belong to the command */
+    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
         switch (c) {
         case 'a':
             admin = optarg;
@@ -394,12 +691,12 @@ int main(int argc, char **argv)
             return 0;
         default:
             usage(stderr);
-            return 1;
+            return 2;
         }
     }
-    if (optind != argc - 1) {
+    if (optind >= argc) {
         usage(stderr);
-        return 1;
+        return 2;
     }
     if (!admin) {
         const char *s = getenv("VGPU_SOCKET");
@@ -412,7 +709,7 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (!strcmp(argv[optind], commands[i].name)) {
-            rc = commands[i].fn(admin, json);
+            rc = commands[i].fn(admin, json, argc - optind, argv + optind);
             free(admin_default);
             return rc;
         }
@@ -420,5 +717,5 @@ int main(int argc, char **argv)
     fprintf(stderr, "vgpuctl: unknown command '%s'\n", argv[optind]);
     usage(stderr);
     free(admin_default);
-    return 1;
+    return 2;
 }
