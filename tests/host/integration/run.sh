@@ -157,6 +157,59 @@ run_tap errors "$bin/errors"
 vgpud_alive
 result $? "vgpud is still running after the error-path tests"
 VGPU_TENANT=itest-quota run_tap quota "$bin/quota"
+
+# vgpuctl against the tenant the quota test used: list, set (accepted and
+# refused values, by vgpuctl and by vgpud itself), top, metrics.
+ctl() { "$VGPUCTL" --admin-socket "$VGPU_ADMIN_SOCKET" "$@"; }
+tenant_field() {  # tenant_field NAME KEY: that tenant's KEY in "list"
+    vgpud_admin_json list | python3 -c '
+import json, sys
+for t in json.load(sys.stdin)["tenants"]:
+    if t["name"] == sys.argv[1]:
+        print(t[sys.argv[2]])' "$1" "$2"
+}
+out=$(ctl list 2>&1)
+grep -q '^itest-quota ' <<<"$out" && grep -q 'SHARE1S' <<<"$out" &&
+    [[ $(tenant_field itest-quota mem_quota) == 4194304 ]]
+result $? "vgpuctl list shows the configured tenant with its quota"
+ctl set itest-quota weight=2.5 cap=0.5 quota=64M &&
+    [[ $(tenant_field itest-quota weight) == 2.5 &&
+       $(tenant_field itest-quota cap) == 0.5 &&
+       $(tenant_field itest-quota mem_quota) == 67108864 ]]
+result $? "vgpuctl set changes a tenant's weight, cap and quota"
+# work of a process naming the tenant is charged to it (under its 50 % cap)
+VGPU_TENANT=itest-quota run_sample vectorAdd >/dev/null &&
+    (($(tenant_field itest-quota gpu_ns) > 0)) &&
+    [[ $(tenant_field itest-quota mem_used) == 0 ]]
+result $? "a VGPU_TENANT process's GPU time is charged to that tenant"
+bad=0
+for kv in weight=0 weight=-1 weight=1e9 weight=x cap=1.5 cap=-0.5 quota=-1 \
+          quota=1Q colour=red; do
+    if msg=$(ctl set itest-quota "$kv" 2>&1) || ! grep -q "vgpuctl: " <<<"$msg"; then
+        echo "# set $kv: accepted or no message: $msg"
+        bad=1
+    fi
+done
+# vgpud refuses on its own too (a client that skips vgpuctl's checks)
+for kv in weight=0 cap=2 quota=-5; do
+    msg=$(vgpud_admin_raw "set itest-quota $kv")
+    grep -q '"error":".*out of range' <<<"$msg" || { echo "# raw set $kv: $msg"; bad=1; }
+done
+msg=$(vgpud_admin_raw "set no-such-tenant weight=2")
+grep -q '"error":"no tenant' <<<"$msg" || { echo "# unknown tenant: $msg"; bad=1; }
+[[ $(tenant_field itest-quota weight) == 2.5 &&
+   $(tenant_field itest-quota cap) == 0.5 ]] || bad=1
+result $bad "out-of-range settings are refused with a message and change nothing"
+out=$(ctl top -n 2 -d 0.1 2>&1)
+[[ $(grep -c '^NAME ' <<<"$out") == 2 ]] && grep -q '^itest-quota ' <<<"$out"
+result $? "vgpuctl top -n 2 prints the list twice"
+out=$(ctl metrics 2>&1)
+grep -q '^# TYPE vgpu_tenant_gpu_seconds_total counter$' <<<"$out" &&
+    grep -q '^vgpu_tenant_weight{tenant="itest-quota"} 2.5$' <<<"$out" &&
+    grep -q '^vgpu_tenant_memory_quota_bytes{tenant="itest-quota"} 67108864$' <<<"$out" &&
+    ! grep -qv '^\(# \(HELP\|TYPE\) \|vgpu_[a-z0-9_]*\({tenant="[^"]*"}\)\? [0-9.e+-]*$\)' <<<"$out"
+result $? "vgpuctl metrics prints every line in the Prometheus text format"
+ctl set itest-quota weight=1 cap=0 quota=4M
 run_tap raw "$bin/raw"
 vgpud_alive
 result $? "vgpud is still running after the raw protocol abuse"
