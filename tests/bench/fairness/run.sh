@@ -32,7 +32,11 @@ if [[ ${1:-} == --mode ]]; then
     shift 2
 fi
 
-make -s -C "$top/tests/bench/fairness" TOP="$top" BUILD="$build" >&2
+case $mode in
+sim | vgpud)
+    make -s -C "$top/tests/bench/fairness" TOP="$top" BUILD="$build" "$mode" >&2
+    ;;
+esac
 case $mode in
 sim)
     exec "$build/bin/tests/bench/fairness" "$@"

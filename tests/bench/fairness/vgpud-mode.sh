@@ -110,7 +110,7 @@ run_policy() {
     done
     pids=()
     vgpud_stop || true
-    cat "$work/$id.$pol".*.part >"$work/$id.$pol.csv"
+    cat "$work/$id.$pol".*.part >"$work/$id.$pol.csv" 2>/dev/null || true
     rm -f "$work/$id.$pol".*.part
 }
 
@@ -156,7 +156,7 @@ one=$(ms 1)
 two=$(ms 2)
 five=$(ms 5)
 if want two; then
-    scenario two "2 equal tenants, 1 ms vs 20 ms kernels (100 us is overhead-bound on sim)" \
+    scenario two "2 equal tenants, 1 ms vs 20 ms kernels (long enough that launch overhead is small on sim)" \
         "<= 2 (max <= 4);;;" -1 0 "1:$one:10:0" "1:$(ms 20):2:0"
 fi
 if want two-100us; then
