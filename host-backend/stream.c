@@ -188,7 +188,9 @@ void vgpu_work_enqueue(VgpuServer *srv, VgpuWork *w)
         w->status = VGPU_S_OUT_OF_MEMORY;
         w->cancelled = true;
     }
-    if (w->reply || w->kind != VGPU_WORK_EXEC || w->ndeps) {
+    /* a transport's resources (a guest's descriptor chain) wait on it too */
+    if (w->reply || w->kind != VGPU_WORK_EXEC || w->ndeps ||
+        w->release_host) {
         w->urgent = true;
         srv->nurgent++;
     }
@@ -214,6 +216,35 @@ static void released_append(VgpuStream *s, VgpuWork *w)
         s->fl_head = w;
     }
     s->fl_tail = w;
+}
+
+static void disp_append(VgpuStream *s, VgpuWork *w)
+{
+    w->next = NULL;
+    if (s->disp_tail) {
+        s->disp_tail->next = w;
+    } else {
+        s->disp_head = w;
+    }
+    s->disp_tail = w;
+}
+
+/* Unlinks @w from the dispatcher list of @s (normally its head). */
+static void disp_unlink(VgpuStream *s, VgpuWork *w)
+{
+    VgpuWork **pp = &s->disp_head, *prev = NULL;
+
+    while (*pp && *pp != w) {
+        prev = *pp;
+        pp = &(*pp)->next;
+    }
+    if (*pp) {
+        *pp = w->next;
+        if (s->disp_tail == w) {
+            s->disp_tail = prev;
+        }
+    }
+    w->next = NULL;
 }
 
 /*
@@ -300,11 +331,17 @@ static bool stream_release(VgpuServer *srv, VgpuStream *s)
         bool cancel = ctx->sticky || !ctx->tenant->conn || w->cancelled;
 
         if (s->ndisp &&
-            (cancel || w->kind != VGPU_WORK_EXEC || w->ndeps ||
-             w->engine != s->disp_engine ||
-             s->ndisp >= VGPU_STREAM_DISP_MAX ||
-             s->disp_pred_ns >= VGPU_STREAM_DISP_NS)) {
-            /* only same-class executor work may queue behind the dispatcher */
+            (cancel || w->ndeps ||
+             (w->kind == VGPU_WORK_EXEC ?
+              w->engine != s->disp_engine ||
+              s->ndisp >= VGPU_STREAM_DISP_MAX ||
+              s->disp_pred_ns >= VGPU_STREAM_DISP_NS :
+              w->kind != VGPU_WORK_RECORD))) {
+            /*
+             * Only same-class executor work, and the event records between
+             * it (a launch-record-launch stream), may queue behind the
+             * dispatcher: the policy keeps one class's items in order.
+             */
             break;
         }
         if (!cancel && w->ndeps && !work_deps_done(w)) {
@@ -322,7 +359,11 @@ static bool stream_release(VgpuServer *srv, VgpuStream *s)
             s->ndisp++;
             s->disp_engine = w->engine;
             w->pred_ns = 0;
+            disp_append(s, w);
             vgpu_runq_ready(srv, w);
+        } else if (s->ndisp) {
+            /* a record behind queued work: released when that was submitted */
+            disp_append(s, w);
         } else {
             w->t_release = vgpu_now_ns();
             released_append(s, w);
@@ -344,6 +385,7 @@ void vgpu_work_submit(VgpuServer *srv, VgpuWork *w)
     s->ndisp--;
     s->disp_pred_ns = s->ndisp && s->disp_pred_ns > w->pred_ns ?
                       s->disp_pred_ns - w->pred_ns : 0;
+    disp_unlink(s, w);
     released_append(s, w);
     srv->inflight++;
     w->xi.stream = s->es;
@@ -351,6 +393,17 @@ void vgpu_work_submit(VgpuServer *srv, VgpuWork *w)
     if (st != VGPU_S_OK) {
         /* complete through the normal path so order is kept */
         w->xi.done(&w->xi, st, 0);
+    }
+    /* records that followed it are released now, in stream order */
+    while (s->disp_head && s->disp_head->kind != VGPU_WORK_EXEC) {
+        VgpuWork *r = s->disp_head;
+
+        s->disp_head = r->next;
+        if (!s->disp_head) {
+            s->disp_tail = NULL;
+        }
+        r->t_release = vgpu_now_ns();
+        released_append(s, r);
     }
     /* the next head of this stream may go to the run queue now */
     stream_release(srv, s);
@@ -374,16 +427,25 @@ void vgpu_ctx_kick(VgpuCtx *ctx)
     bool progress;
 
     if ((ctx->sticky || !ctx->tenant->conn)) {
+        /* the policy's items are on their streams' dispatcher lists too */
         VgpuWork *w = vgpu_runq_remove_ctx(srv, ctx);
 
         while (w) {
             VgpuWork *n = w->qnext;
 
-            w->stream->ndisp--;
-            w->stream->disp_pred_ns = 0;
-            w->cancelled = true;
-            released_append(w->stream, w);
+            w->qnext = NULL;
             w = n;
+        }
+        for (VgpuStream *s = &ctx->def; s; s = ctx_next_stream(ctx, s)) {
+            while (s->disp_head) {
+                w = s->disp_head;
+                s->disp_head = w->next;
+                w->cancelled = true;
+                released_append(s, w);
+            }
+            s->disp_tail = NULL;
+            s->ndisp = 0;
+            s->disp_pred_ns = 0;
         }
     }
     do {

@@ -147,11 +147,13 @@ struct VgpuStream {
     bool destroyed;         /* STREAM_DESTROY seen; freed once idle */
     /*
      * Work not yet released (FIFO), the items waiting at the dispatcher
-     * (ndisp of them, all of engine disp_engine, disp_pred_ns of predicted
-     * GPU time), and released items in order.  Items complete in stream
+     * (ndisp executor items, all of engine disp_engine, disp_pred_ns of
+     * predicted GPU time, with the event records between them), and
+     * released items in order.  Items complete in stream
      * order, so done_seq counts a prefix of the enq_seq items.
      */
     VgpuWork *pend_head, *pend_tail;
+    VgpuWork *disp_head, *disp_tail;    /* at the dispatcher, in order */
     unsigned ndisp;
     uint8_t disp_engine;
     uint64_t disp_pred_ns;

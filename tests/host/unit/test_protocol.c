@@ -528,6 +528,41 @@ TEST(the_wfq_policy_runs_every_tenants_work_to_completion)
 }
 
 
+TEST(a_one_stream_tenant_keeps_several_items_queued_with_the_scheduler)
+{
+    VgpuSchedTenantStats st;
+    uint64_t ev;
+
+    t_policy = &vgpu_runq_wfq;
+    FIXTURE();
+    t_policy = NULL;
+    ev = t_create(tc, VGPU_CMD_EVENT_CREATE, ctx, 0);
+    fake.manual = true;
+    /* launch, record, launch, record ... on the default stream */
+    for (int i = 0; i < 6; i++) {
+        t_launch(tc, VGPU_REQ_F_NO_REPLY, ctx, 0, func, dptr, 1);
+        record(0, ev);
+    }
+    CHECK(t_srv.policy->tenant_stats(t_srv.policy_data, tc->base.tenant->acct,
+                                     &st));
+    /* one in flight (an unseen kernel fills the window), the rest queued */
+    CHECK_EQ(st.in_flight[VGPU_SCHED_COMPUTE], 1);
+    CHECK(st.queued[VGPU_SCHED_COMPUTE] >= 2);
+    CHECK_EQ(t_status(tc, t_send(tc, VGPU_CMD_EVENT_QUERY, 0, ctx, 0,
+                                 ((struct vgpu_cmd_id){ .id = ev }), NULL, 0)),
+             VGPU_S_NOT_READY);
+    for (int round = 0; round < 50 && fake.nheld; round++) {
+        fake_complete_all();
+        t_drain();
+    }
+    CHECK_EQ(fake.launches, 6);
+    CHECK_EQ(t_status(tc, t_send(tc, VGPU_CMD_EVENT_QUERY, 0, ctx, 0,
+                                 ((struct vgpu_cmd_id){ .id = ev }), NULL, 0)),
+             VGPU_S_OK);
+    CHECK_EQ(t_sync(tc, ctx), VGPU_S_OK);
+    TEARDOWN();
+}
+
 static int hello(TConn *c, const char *name)
 {
     return t_status(c, t_send_raw(c, VGPU_CMD_HELLO, 0, 0, 0, NULL, 0, name,
@@ -681,6 +716,7 @@ TAP_MAIN(TAP_ENTRY(nop_is_answered_with_a_bare_header_and_its_seq),
          TAP_ENTRY(a_memory_quota_limits_allocations_and_mem_info),
          TAP_ENTRY(admin_list_reports_tenants_as_one_json_line),
          TAP_ENTRY(the_wfq_policy_runs_every_tenants_work_to_completion),
+         TAP_ENTRY(a_one_stream_tenant_keeps_several_items_queued_with_the_scheduler),
          TAP_ENTRY(clients_naming_one_tenant_share_its_quota),
          TAP_ENTRY(hello_is_refused_with_a_bad_name_or_after_a_context),
          TAP_ENTRY(out_of_range_tenant_settings_are_refused_and_change_nothing),
