@@ -79,12 +79,14 @@ int main(int argc, char **argv)
         { "period-ns", required_argument, NULL, 'p' },
         { "start", required_argument, NULL, 's' },
         { "until", required_argument, NULL, 'u' },
+        { "begin", required_argument, NULL, 'b' },
         { "out", required_argument, NULL, 'o' },
         { "calibrate", no_argument, NULL, 'C' },
         { NULL, 0, NULL, 0 },
     };
     int tenant = 0, depth = 4, calibrate = 0, c;
     uint64_t kns = 1000000, cost = 0, period = 0, start = 0, until = 0;
+    uint64_t begin = 0;         /* a tenant that joins late starts here */
     const char *out = NULL;
     CUdevice dev;
     CUcontext ctx;
@@ -114,12 +116,13 @@ int main(int argc, char **argv)
         case 'p': period = strtoull(optarg, NULL, 0); break;
         case 's': start = strtoull(optarg, NULL, 0); break;
         case 'u': until = strtoull(optarg, NULL, 0); break;
+        case 'b': begin = strtoull(optarg, NULL, 0); break;
         case 'o': out = optarg; break;
         case 'C': calibrate = 1; break;
         default:
             fprintf(stderr, "usage: fairclient --kernel-ns N [--cost-ns N] "
                     "[--depth D | --period-ns P] --start NS --until NS "
-                    "[--tenant I] [--out CSV] [--calibrate]\n");
+                    "[--begin NS] [--tenant I] [--out CSV] [--calibrate]\n");
             return 2;
         }
     }
@@ -169,7 +172,10 @@ int main(int argc, char **argv)
     CK(cuLaunchKernel(fn, 1, 1, 1, 1, 1, 1, 0, st, args, NULL));
     CK(cuStreamSynchronize(st));
 
-    sleep_until(start);
+    if (begin < start) {
+        begin = start;
+    }
+    sleep_until(begin);
     for (uint64_t head = 0, tail = 0, k = 0;; ) {
         /* Refill to the depth (periodic: one, at its release time). */
         while (head - tail < (uint64_t)depth) {
@@ -179,7 +185,7 @@ int main(int argc, char **argv)
                 break;
             }
             if (period) {
-                uint64_t rel = start + k * period;
+                uint64_t rel = begin + k * period;
 
                 if (rel > t) {
                     sleep_until(rel);

@@ -651,7 +651,8 @@ static void trace_shares(const Trace *t, int nt, uint64_t dur, char *buf,
  */
 static int report(const char *id, const char *title, const char *wfq,
                   const char *fifo, const char *weights, uint64_t dur,
-                  int light, uint64_t alone_p99, const char *targets)
+                  int light, uint64_t alone_p99, const char *targets,
+                  int join, uint64_t join_ns)
 {
     TmTenant tn[MAXT] = { 0 };
     Trace ts, tf;
@@ -683,6 +684,9 @@ static int report(const char *id, const char *title, const char *wfq,
     if (light >= 0 && light < nt) {
         tn[light].backlogged = false;
     }
+    if (join >= 0 && join < nt) {
+        tn[join].join_ns = join_ns;
+    }
     header(id, title);
     if (nt - (light >= 0) >= 2) {
         ss = tm_share(ts.rec, ts.n, 0, tn, nt, 0, dur, SEC);
@@ -709,6 +713,13 @@ static int report(const char *id, const char *title, const char *wfq,
             ((double)s99 - (double)alone_p99) / 1e6,
             ((double)f99 - (double)alone_p99) / 1e6, t[3]);
     }
+    if (join >= 0 && join < nt) {
+        row("convergence after the join (ms)", "%.0f",
+            tm_convergence(ts.rec, ts.n, 0, tn, nt, join_ns, dur, 250 * MS,
+                           10 * MS, 5.0) / 1e6,
+            tm_convergence(tf.rec, tf.n, 0, tn, nt, join_ns, dur, 250 * MS,
+                           10 * MS, 5.0) / 1e6, "<= 1000 (to +-5 pp)");
+    }
     trace_shares(&ts, nt, dur, a, sizeof(a));
     trace_shares(&tf, nt, dur, b, sizeof(b));
     printf("%-34s wfq: %s\n%-34s fifo: %s\n", "GPU-time share per tenant (%)",
@@ -730,6 +741,13 @@ static int report(const char *id, const char *title, const char *wfq,
                 sf.jain_min, t[1]);
             row("  min/max ratio (worst window)", "%.3f", ss.mmr_min,
                 sf.mmr_min, t[2]);
+        }
+        if (join >= 0 && join < nt) {
+            row("  convergence after the join (ms)", "%.0f",
+                tm_convergence(ts.krec, ts.n, 0, tn, nt, join_ns, dur,
+                               250 * MS, 10 * MS, 5.0) / 1e6,
+                tm_convergence(tf.krec, tf.n, 0, tn, nt, join_ns, dur,
+                               250 * MS, 10 * MS, 5.0) / 1e6, "");
         }
         trace_shares(&ks, nt, dur, a, sizeof(a));
         trace_shares(&kf, nt, dur, b, sizeof(b));
@@ -775,7 +793,8 @@ static void usage(void)
            "       fairness --report ID --title T --trace WFQ.csv "
            "--fifo-trace FIFO.csv --weights W1,...\n"
            "                --duration-ms N [--light I --alone-p99-ns N] "
-           "[--targets 'ERR;JAIN;MMR;LAT']\n");
+           "[--targets 'ERR;JAIN;MMR;LAT']\n"
+           "                [--join I:MS]\n");
 }
 
 int main(int argc, char **argv)
@@ -795,13 +814,15 @@ int main(int argc, char **argv)
         { "light", required_argument, NULL, 'L' },
         { "alone-p99-ns", required_argument, NULL, 'A' },
         { "targets", required_argument, NULL, 'X' },
+        { "join", required_argument, NULL, 'J' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *trace = NULL, *weights = NULL, *rep = NULL, *title = "";
     const char *wfq = NULL, *fifo = NULL, *targets = NULL;
     uint64_t dur = 0, alone = 0;
-    int light = -1;
+    int light = -1, join = -1;
+    uint64_t join_ns = 0;
     int c;
 
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -832,6 +853,13 @@ int main(int argc, char **argv)
         case 'L': light = atoi(optarg); break;
         case 'A': alone = strtoull(optarg, NULL, 0); break;
         case 'X': targets = optarg; break;
+        case 'J':
+            if (sscanf(optarg, "%d:%" SCNu64, &join, &join_ns) != 2) {
+                usage();
+                return 2;
+            }
+            join_ns *= MS;
+            break;
         case 'h':
             usage();
             return 0;
@@ -846,7 +874,7 @@ int main(int argc, char **argv)
             return 2;
         }
         return report(rep, title, wfq, fifo, weights, dur, light, alone,
-                      targets);
+                      targets, join, join_ns);
     }
     if (trace) {
         return from_trace(trace, weights ? weights : "1,1");

@@ -6,7 +6,7 @@
 # run, both reported by `fairness --report` from the clients' traces.
 #
 # Usage: vgpud-mode.sh [SCENARIO...]   (default: all, in this order:
-#        two two-100us weighted equal-8 light flood)
+#        two two-100us weighted equal-8 light flood join)
 # Environment: BUILD, VGPU_BACKEND (default sim), FAIRNESS_SECONDS (run
 # time per scenario and policy, default 4), FAIRNESS_KEEP (a directory
 # that keeps the traces).  Prints; never passes or fails on time.
@@ -78,9 +78,10 @@ calibrate() {
     fi
 }
 
-# run_policy POLICY ID DURATION_NS SPEC...: SPEC = weight:kernel_ns:depth:period_ns
+# run_policy POLICY ID DURATION_NS SPEC...: SPEC =
+# weight:kernel_ns:depth:period_ns[:join_ms] (join_ms: starts that late)
 run_policy() {
-    local pol=$1 id=$2 dur=$3 i=0 spec w k d p t start args=()
+    local pol=$1 id=$2 dur=$3 i=0 spec w k d p j t start args=()
     shift 3
     args=(--scheduler="$pol")
     if ((has_tenants)); then
@@ -97,10 +98,11 @@ run_policy() {
     i=0
     pids=()
     for spec in "$@"; do
-        IFS=: read -r w k d p <<<"$spec"
+        IFS=: read -r w k d p j <<<"$spec"
         VGPU_TENANT=t$i "$client" --tenant "$i" --kernel-ns "$k" \
             --cost-ns "${cost[$k]}" --depth "$d" --period-ns "$p" \
-            --start "$start" --until $((start + dur)) \
+            --start "$start" --begin $((start + ${j:-0} * 1000000)) \
+            --until $((start + dur)) \
             --out "$work/$id.$pol.$i.part" &
         pids+=($!)
         i=$((i + 1))
@@ -127,12 +129,14 @@ scenario() {
     "$report" --report "$id" --title "$title" --trace "$work/$id.wfq.csv" \
         --fifo-trace "$work/$id.fifo.csv" --weights "$weights" \
         --duration-ms $((secs * 1000)) --light "$light" \
-        --alone-p99-ns "$alone" --targets "$targets"
+        --alone-p99-ns "$alone" --targets "$targets" ${join:+--join "$join"}
 }
+
+join=
 
 mkdir -p "$work/d"
 scenarios=("$@")
-((${#scenarios[@]})) || scenarios=(two two-100us weighted equal-8 light flood)
+((${#scenarios[@]})) || scenarios=(two two-100us weighted equal-8 light flood join)
 want() {
     local s
     for s in "${scenarios[@]}"; do [[ $s == "$1" ]] && return 0; done
@@ -190,4 +194,12 @@ fi
 if want flood; then
     scenario flood "flood adversary: 20 us kernels, 1000 queued, against 2 ms kernels" \
         ";;;" -1 0 "1:$(us 20):1000:0" "1:$two:6:0"
+fi
+if want join; then
+    # Tenant 2 joins 1.5 s in; converged = every backlogged tenant within
+    # 5 pp of its share in every 250 ms window after (10 ms steps).
+    join=2:1500
+    scenario join "2 equal tenants (1 ms kernels), a third (2 ms kernels) joins at 1.5 s" \
+        ";;;" -1 0 "1:$one:10:0" "1:$one:10:0" "1:$two:6:0:1500"
+    join=
 fi
