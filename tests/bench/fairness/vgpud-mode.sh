@@ -61,9 +61,13 @@ declare -A cost alone_p99
 # for periodic runs the alone p99 of submit to end.
 calibrate() {
     local k=$1 depth=$2 period=${3:-0} t out
+    # Back to back a quarter of the run time; periodic the whole run time,
+    # for enough samples (one per period) that its p99 means something.
+    local len=$((secs * 250000000))
+    ((period)) && len=$((secs * 1000000000))
     t=$("$client" --now)
     out=$("$client" --kernel-ns "$k" --depth "$depth" --period-ns "$period" \
-        --start $((t + 300000000)) --until $((t + 300000000 + secs * 250000000)) \
+        --start $((t + 300000000)) --until $((t + 300000000 + len)) \
         --calibrate)
     read -r c n p50 p99 <<<"$out"
     if ((period)); then
