@@ -147,7 +147,8 @@ want() {
     return 1
 }
 
-echo "Fair-share benchmark against vgpud ($VGPU_BACKEND backend), $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores."
+rev=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
+echo "Fair-share benchmark against vgpud ($VGPU_BACKEND backend), $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, tree $rev."
 echo "Each tenant is a client process launching a %globaltimer spin kernel; metrics"
 echo "from the clients' completion times x standalone cost, $secs s per scenario and"
 echo "policy, wfq next to fifo of the same run.  Tenants with weights: $( ((has_tenants)) && echo "vgpud --tenant" || echo "not available (every process weight 1)")."
