@@ -471,7 +471,8 @@ int vgpu_acct_configure(VgpuServer *srv, const char *spec, bool create,
             goto out;
         }
     }
-    if (!name || !vgpu_tenant_name_ok(name)) {
+    /* a local process's own tenant ("local:pid=N") may be changed, not made */
+    if (!name || !*name || (create && !vgpu_tenant_name_ok(name))) {
         snprintf(err, errlen, "missing or bad name= (1 to 63 printable "
                  "characters, no blanks, '=', ',' or '#')");
         rc = -EINVAL;

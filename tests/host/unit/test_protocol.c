@@ -662,6 +662,13 @@ TEST(out_of_range_tenant_settings_are_refused_and_change_nothing)
     CHECK(!vgpu_acct_get(&t_srv, "nobody", false));
     CHECK_EQ(vgpu_acct_set(a, "cap", "0", err, sizeof(err)), 0);
     CHECK(a->cap == 0);
+    /* a local process's own tenant can be set, though not configured */
+    CHECK(vgpu_acct_get(&t_srv, "local:pid=7", true));
+    CHECK_EQ(vgpu_acct_configure(&t_srv, "name=local:pid=7,weight=4", false,
+                                 err, sizeof(err)), 0);
+    CHECK(vgpu_acct_get(&t_srv, "local:pid=7", false)->weight == 4.0);
+    CHECK(vgpu_acct_configure(&t_srv, "name=local:pid=8,weight=4", true,
+                              err, sizeof(err)) < 0);
     CHECK(t_server_fini());
 }
 
