@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sched.h"      /* the weight range vgpud accepts */
+
 #define DEFAULT_SOCKET "/run/vgpud/vgpud.sock"
 
 /* ---- a small JSON reader, enough for vgpud's replies ------------------- */
@@ -419,9 +421,11 @@ static bool check_setting(const char *kv)
     errno = 0;
     if (!strncmp(kv, "weight=", 7)) {
         d = strtod(v, &end);
-        if (errno || *end || !(d >= 0.001 && d <= 1000000.0)) {
+        if (errno || *end || !(d >= VGPU_SCHED_WEIGHT_MIN &&
+                               d <= VGPU_SCHED_WEIGHT_MAX)) {
             fprintf(stderr, "vgpuctl: weight '%s' out of range: must be a "
-                    "number from 0.001 to 1000000\n", v);
+                    "number from %g to %.0f\n", v, VGPU_SCHED_WEIGHT_MIN,
+                    VGPU_SCHED_WEIGHT_MAX);
             return false;
         }
     } else if (!strncmp(kv, "cap=", 4)) {
