@@ -447,6 +447,7 @@ static void h_memset(VgpuConn *c, VgpuReq *r)
 
 static void h_region_register(VgpuConn *c, VgpuReq *r)
 {
+    VgpuServer *srv = c->tenant->srv;
     struct vgpu_resp_id rid = { 0 };
     VgpuRegion *reg;
     void *base;
@@ -479,6 +480,14 @@ static void h_region_register(VgpuConn *c, VgpuReq *r)
     reg->base = base;
     reg->size = r->u.region_reg.size;
     reg->refs = 1;
+    /*
+     * Pin it once for direct DMA where the backend can (cuda); a backend
+     * that cannot still copies from it, through its own staging.
+     */
+    if (srv->ops->host_register &&
+        srv->ops->host_register(srv->exec, base, reg->size) == VGPU_S_OK) {
+        reg->pinned_by = srv;
+    }
     st = vgpu_handle_alloc(&c->tenant->handles, VGPU_H_REGION, reg, &reg->id);
     if (st) {
         vgpu_region_put(reg);

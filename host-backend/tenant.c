@@ -1126,6 +1126,9 @@ void vgpu_region_put(VgpuRegion *r)
     if (--r->refs > 0) {
         return;
     }
+    if (r->pinned_by) {
+        r->pinned_by->ops->host_unregister(r->pinned_by->exec, r->base);
+    }
     munmap(r->base, r->size);
     free(r);
 }

@@ -116,6 +116,8 @@ struct VgpuRegion {
     void *base;
     uint64_t size;
     int refs;           /* handle + work items copying from/to it */
+    /* set when the executor pinned it (host_register); outlives tenants */
+    VgpuServer *pinned_by;
 };
 
 struct VgpuModule {

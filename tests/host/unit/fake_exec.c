@@ -272,6 +272,22 @@ void fake_complete_all(void)
     }
 }
 
+static int f_host_register(VgpuExec *e, void *addr, size_t size)
+{
+    (void)e;
+    (void)addr;
+    fake.nhost_registered++;
+    fake.host_registered_bytes += size;
+    return VGPU_S_OK;
+}
+
+static void f_host_unregister(VgpuExec *e, void *addr)
+{
+    (void)e;
+    (void)addr;
+    fake.nhost_registered--;
+}
+
 const VgpuExecOps fake_exec_ops = {
     .name = "fake",
     .init = f_init,
@@ -289,4 +305,6 @@ const VgpuExecOps fake_exec_ops = {
     .stream_create = f_stream_create,
     .stream_destroy = f_stream_destroy,
     .submit = f_submit,
+    .host_register = f_host_register,
+    .host_unregister = f_host_unregister,
 };

@@ -24,6 +24,8 @@ typedef struct FakeExecState {
     uint64_t mem_used;
     long nallocs, nfrees, nctx, nmodules, nstreams;
     uint64_t launches, submitted;
+    long nhost_registered;      /* host_register minus host_unregister */
+    uint64_t host_registered_bytes;
 } FakeExecState;
 
 extern FakeExecState fake;

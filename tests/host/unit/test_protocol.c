@@ -130,6 +130,27 @@ TEST(region_copies_move_data_both_ways)
     TEARDOWN();
 }
 
+TEST(a_region_is_pinned_by_the_executor_while_it_is_registered)
+{
+    struct vgpu_cmd_region r = { .size = 65536 };
+    struct vgpu_cmd_id u = { 0 };
+    int fd = memfd_create("unit", MFD_CLOEXEC);
+    long before;
+
+    FIXTURE();
+    before = fake.nhost_registered;
+    CHECK(ftruncate(fd, 65536) == 0);
+    tc->give_fd = fd;
+    u.id = t_id_reply(tc, t_send(tc, VGPU_CMD_REGION_REGISTER, 0, 0, 0, r,
+                                 NULL, 0));
+    CHECK(u.id);
+    CHECK_EQ(fake.nhost_registered, before + 1);
+    CHECK_EQ(t_status(tc, t_send(tc, VGPU_CMD_REGION_UNREGISTER, 0, 0, 0, u,
+                                 NULL, 0)), 0);
+    CHECK_EQ(fake.nhost_registered, before);
+    TEARDOWN();
+}
+
 TEST(a_memcpy_is_answered_after_it_completed)
 {
     struct vgpu_cmd_memcpy c = { .size = 4, .region = VGPU_REGION_INLINE };
@@ -703,6 +724,7 @@ TAP_MAIN(TAP_ENTRY(nop_is_answered_with_a_bare_header_and_its_seq),
          TAP_ENTRY(get_info_describes_the_device),
          TAP_ENTRY(inline_data_round_trips_through_device_memory),
          TAP_ENTRY(region_copies_move_data_both_ways),
+         TAP_ENTRY(a_region_is_pinned_by_the_executor_while_it_is_registered),
          TAP_ENTRY(a_memcpy_is_answered_after_it_completed),
          TAP_ENTRY(stream_sync_is_answered_when_the_stream_drained),
          TAP_ENTRY(the_default_stream_waits_for_blocking_streams),
