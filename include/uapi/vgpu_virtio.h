@@ -60,6 +60,7 @@ struct vgpu_virtio_config {
 #define VGPU_CMD_NOP			0x0001	/* round trip, no effect */
 #define VGPU_CMD_GET_INFO		0x0002	/* -> vgpu_resp_info */
 #define VGPU_CMD_HELLO			0x0003	/* NUL-terminated tenant name follows */
+#define VGPU_CMD_TENANT_INFO		0x0004	/* -> vgpu_resp_tenant_info */
 #define VGPU_CMD_CTX_CREATE		0x0100	/* -> vgpu_resp_id */
 #define VGPU_CMD_CTX_DESTROY		0x0101
 #define VGPU_CMD_CTX_SYNC		0x0102
@@ -184,6 +185,33 @@ struct vgpu_resp_info {
 	__u8 name[256];
 	__u8 uuid[16];
 	__le32 attrs[VGPU_NUM_ATTRS];	/* signed values */
+};
+
+/*
+ * TENANT_INFO reply: the calling tenant's own settings and accounting (the
+ * VM over vhost-user, or the VGPU_TENANT-named tenant of a local client),
+ * never another tenant's.  No floating point on the wire: @weight_milli is
+ * the scheduler weight times 1000, @cap_ppm the cap as parts per million
+ * of the engine (0: no cap), @share_1s_ppm and @share_10s_ppm the tenant's
+ * part of the engine time all tenants used over the last 1 s and 10 s, in
+ * parts per million.  @gpu_ns is the engine time of its completed work,
+ * @mem_used and @mem_quota bytes (quota 0: none), @queue_depth the work
+ * items queued and not yet completed, @errors the failed requests,
+ * @contexts the contexts open now, all over every client of the tenant.
+ */
+struct vgpu_resp_tenant_info {
+	struct vgpu_resp_hdr hdr;
+	__u8 name[64];		/* tenant name, NUL-terminated */
+	__le64 weight_milli;
+	__le32 cap_ppm;
+	__le32 share_1s_ppm;
+	__le32 share_10s_ppm;
+	__le32 contexts;
+	__le64 gpu_ns;
+	__le64 mem_used;
+	__le64 mem_quota;
+	__le64 queue_depth;
+	__le64 errors;
 };
 
 /* MEM_ALLOC (@size) and MEM_FREE (@dptr). */

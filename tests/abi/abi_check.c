@@ -61,6 +61,18 @@ OFF(struct vgpu_cmd_elapsed, start, 40);
 OFF(struct vgpu_cmd_elapsed, end, 48);
 SIZE(struct vgpu_resp_elapsed, 32);
 OFF(struct vgpu_resp_elapsed, ns, 24);
+SIZE(struct vgpu_resp_tenant_info, 152);
+OFF(struct vgpu_resp_tenant_info, name, 24);
+OFF(struct vgpu_resp_tenant_info, weight_milli, 88);
+OFF(struct vgpu_resp_tenant_info, cap_ppm, 96);
+OFF(struct vgpu_resp_tenant_info, share_1s_ppm, 100);
+OFF(struct vgpu_resp_tenant_info, share_10s_ppm, 104);
+OFF(struct vgpu_resp_tenant_info, contexts, 108);
+OFF(struct vgpu_resp_tenant_info, gpu_ns, 112);
+OFF(struct vgpu_resp_tenant_info, mem_used, 120);
+OFF(struct vgpu_resp_tenant_info, mem_quota, 128);
+OFF(struct vgpu_resp_tenant_info, queue_depth, 136);
+OFF(struct vgpu_resp_tenant_info, errors, 144);
 #endif
 
 #if defined(GROUP_virtio_memory) || defined(GROUP_all)
