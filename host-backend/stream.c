@@ -388,6 +388,7 @@ void vgpu_work_submit(VgpuServer *srv, VgpuWork *w)
     disp_unlink(s, w);
     released_append(s, w);
     srv->inflight++;
+    __atomic_add_fetch(&srv->cq_running, 1, __ATOMIC_RELAXED);
     w->xi.stream = s->es;
     st = srv->ops->submit(w->ctx->ec, &w->xi);
     if (st != VGPU_S_OK) {
@@ -464,6 +465,7 @@ static void work_done_cb(VgpuExecItem *xi, int status, uint64_t gpu_ns)
     VgpuWork *w = container_of(xi, VgpuWork, xi);
     VgpuServer *srv = xi->opaque;
     bool wake = false;
+    uint64_t running;
 
     w->status = status;
     w->gpu_ns = gpu_ns;
@@ -477,8 +479,17 @@ static void work_done_cb(VgpuExecItem *xi, int status, uint64_t gpu_ns)
     }
     srv->cq_tail = w;
     srv->cq_len++;
+    running = __atomic_sub_fetch(&srv->cq_running, 1, __ATOMIC_RELAXED);
+    /*
+     * Batch only while enough is still running to fill the batch: the
+     * run queue refills the executor only after the loop thread drained,
+     * so waiting for completions that will never come (a small dispatch
+     * window, the last items of a flood) would stall the queue for good.
+     * Waking once more finished than still runs keeps the window fed.
+     */
     if (!srv->cq_signalled &&
-        (srv->cq_prompt || srv->cq_len >= VGPU_CQ_BATCH)) {
+        (srv->cq_prompt || srv->cq_len >= VGPU_CQ_BATCH ||
+         running < srv->cq_len)) {
         srv->cq_signalled = true;
         wake = true;
     }

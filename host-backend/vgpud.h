@@ -465,6 +465,13 @@ struct VgpuServer {
     bool cq_signalled;
     bool cq_prompt;             /* signal every completion, not batches */
     unsigned cq_len;
+    /*
+     * Items handed to the executor and not yet pushed onto the completion
+     * queue: incremented by the loop thread before submit, decremented by
+     * executor threads under cq_lock.  Atomic because the increment is not
+     * under the lock.
+     */
+    uint64_t cq_running;
     /* what makes prompt completion matter (loop thread only) */
     uint64_t nurgent;           /* replying, host or dependent items */
     uint64_t nwaiters;
@@ -481,6 +488,8 @@ struct VgpuServer {
     VgpuStream *dead_streams;   /* unreferenced, freed by vgpu_reap_streams */
     struct VgpuLocal *local;
     struct VgpuAdmin *admin;
+    /* guest RAM mappings the executor pinned (host_register), loop thread */
+    uint64_t vm_pinned, vm_pinned_bytes;
 };
 
 static inline uint64_t vgpu_now_ns(void)
@@ -573,6 +582,17 @@ int vgpu_admin_open(VgpuServer *srv, const char *path);
 void vgpu_admin_close(VgpuServer *srv);
 void vgpu_admin_event(VgpuServer *srv, void *tag, uint32_t events);
 char *vgpu_admin_list_json(VgpuServer *srv);
+
+/* One named tenant's figures, as "list" and TENANT_INFO report them. */
+typedef struct VgpuAcctFigures {
+    unsigned contexts, clients, sched_queued;
+    uint64_t allocations, queued, requests;
+    double share_1s, share_10s;         /* of all tenants' engine time */
+    double busy_1s, busy_10s;           /* engine time per wall second */
+} VgpuAcctFigures;
+
+void vgpu_acct_figures(VgpuServer *srv, const VgpuAcct *a, uint64_t now,
+                       VgpuAcctFigures *f);
 
 /* local.c */
 int vgpu_unix_listen(const char *path);

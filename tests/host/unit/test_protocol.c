@@ -171,6 +171,31 @@ TEST(a_memcpy_is_answered_after_it_completed)
     TEARDOWN();
 }
 
+TEST(the_last_completions_of_a_flood_wake_the_loop_thread)
+{
+    uint64_t cnt = 0;
+
+    FIXTURE();
+    fake.manual = true;
+    for (int i = 0; i < 3; i++) {
+        t_launch(tc, VGPU_REQ_F_NO_REPLY, ctx, 0, func, dptr, 1);
+    }
+    CHECK(fake.nheld >= 1);
+    t_drain();
+    while (read(t_srv.evfd, &cnt, sizeof(cnt)) == sizeof(cnt)) {
+        ;
+    }
+    /*
+     * Nothing waits for these NO_REPLY launches, so completions are
+     * batched; the last one must still wake the loop, or the items the
+     * run queue holds back would never be dispatched.
+     */
+    cnt = 0;
+    fake_complete_all();
+    CHECK(read(t_srv.evfd, &cnt, sizeof(cnt)) == sizeof(cnt) && cnt > 0);
+    TEARDOWN();
+}
+
 TEST(stream_sync_is_answered_when_the_stream_drained)
 {
     uint64_t s, seq;
@@ -724,6 +749,7 @@ TAP_MAIN(TAP_ENTRY(nop_is_answered_with_a_bare_header_and_its_seq),
          TAP_ENTRY(get_info_describes_the_device),
          TAP_ENTRY(inline_data_round_trips_through_device_memory),
          TAP_ENTRY(region_copies_move_data_both_ways),
+         TAP_ENTRY(the_last_completions_of_a_flood_wake_the_loop_thread),
          TAP_ENTRY(a_region_is_pinned_by_the_executor_while_it_is_registered),
          TAP_ENTRY(a_memcpy_is_answered_after_it_completed),
          TAP_ENTRY(stream_sync_is_answered_when_the_stream_drained),
