@@ -22,6 +22,11 @@
  * alive: when QEMU replaces the memory table, removes a region or goes
  * away, the old mappings are parked (libvhost-user unmaps a placeholder
  * instead) and unmapped once the chains of that generation are gone.
+ *
+ * Each mapping of guest RAM is offered to the executor once, right after
+ * libvhost-user mapped it (host_register: cuMemHostRegister on a GPU, so
+ * copies DMA straight from guest pages), and released just before it is
+ * finally unmapped, when no chain can copy from it any more.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -77,9 +82,22 @@ typedef struct VhostGen {
     uint64_t refs;              /* chains popped while it was current */
     bool retired;
     unsigned n;
-    struct { void *addr; size_t len; } maps[VHOST_USER_MAX_RAM_SLOTS];
+    struct {
+        void *addr;
+        size_t len;
+        void *pinned;           /* registered with the executor, or NULL */
+        size_t pinned_len;
+    } maps[VHOST_USER_MAX_RAM_SLOTS];
     struct VhostGen *next;      /* newer */
 } VhostGen;
+
+/* A mapping of guest RAM that libvhost-user made and we offered. */
+typedef struct VhostPin {
+    uint64_t mmap_addr;         /* libvhost-user's mapping: the key */
+    void *addr;                 /* mmap_addr + mmap_offset: what was offered */
+    size_t size;
+    bool pinned;                /* the executor accepted it */
+} VhostPin;
 
 struct VhostReq {
     VuVirtqElement elem;        /* first: vu_queue_pop allocates us */
@@ -108,6 +126,9 @@ struct VhostConn {
     bool dirty, dead;
     uint64_t live;              /* VhostReq not yet freed */
     VhostGen *gen_old, *gen_cur;
+    /* every live mapping of vu.regions that was offered to the executor */
+    VhostPin pins[VHOST_USER_MAX_RAM_SLOTS];
+    unsigned npins;
     VhostConn *next;            /* dirty_conns or dead_conns */
 };
 
@@ -131,6 +152,80 @@ static VhostConn *dev_vc(VuDev *dev)
 static const char *vc_name(VhostConn *vc)
 {
     return vc->vm ? vc->vm->name : "detached";
+}
+
+/* ---- executor registration of guest RAM -------------------------------- */
+
+static void pin_release(VhostConn *vc, void *addr, size_t size)
+{
+    VgpuServer *srv = vc->srv;
+
+    srv->ops->host_unregister(srv->exec, addr);
+    srv->vm_pinned--;
+    srv->vm_pinned_bytes -= size;
+    vgpu_debug("vm %s: guest RAM at %p (%zu bytes) unregistered",
+               vc_name(vc), addr, size);
+}
+
+/*
+ * Offers every mapping libvhost-user made since the last call to the
+ * executor, once.  A refusal costs only speed: copies then go through the
+ * driver's own staging.
+ */
+static void regions_offer(VhostConn *vc)
+{
+    VgpuServer *srv = vc->srv;
+    static bool told;
+
+    for (uint32_t i = 0; i < vc->vu.nregions; i++) {
+        VuDevRegion *r = &vc->vu.regions[i];
+        VhostPin *p;
+        unsigned j;
+        int st;
+
+        if (!r->mmap_addr) {
+            continue;
+        }
+        for (j = 0; j < vc->npins && vc->pins[j].mmap_addr != r->mmap_addr;
+             j++) {
+        }
+        if (j < vc->npins || vc->npins == ARRAY_SIZE(vc->pins)) {
+            continue;
+        }
+        p = &vc->pins[vc->npins++];
+        p->mmap_addr = r->mmap_addr;
+        p->addr = (void *)(uintptr_t)(r->mmap_addr + r->mmap_offset);
+        p->size = r->size;
+        p->pinned = false;
+        if (!srv->ops->host_register || !r->size) {
+            continue;
+        }
+        st = srv->ops->host_register(srv->exec, p->addr, p->size);
+        if (st == VGPU_S_OK) {
+            p->pinned = true;
+            srv->vm_pinned++;
+            srv->vm_pinned_bytes += p->size;
+            vgpu_debug("vm %s: guest RAM at %p (%zu bytes) registered",
+                       vc_name(vc), p->addr, p->size);
+        } else if (!told) {
+            told = true;
+            vgpu_debug("vm %s: the executor cannot register guest RAM "
+                       "(%d); copies go through its staging", vc_name(vc), st);
+        }
+    }
+}
+
+/* Takes the pin record of the mapping at @mmap_addr off the live list. */
+static bool pin_take(VhostConn *vc, uint64_t mmap_addr, VhostPin *out)
+{
+    for (unsigned j = 0; j < vc->npins; j++) {
+        if (vc->pins[j].mmap_addr == mmap_addr) {
+            *out = vc->pins[j];
+            vc->pins[j] = vc->pins[--vc->npins];
+            return true;
+        }
+    }
+    return false;
 }
 
 /* ---- memory generations ------------------------------------------------- */
@@ -158,6 +253,9 @@ static void gen_gc(VhostConn *vc)
         VhostGen *g = vc->gen_old;
 
         for (unsigned i = 0; i < g->n; i++) {
+            if (g->maps[i].pinned) {
+                pin_release(vc, g->maps[i].pinned, g->maps[i].pinned_len);
+            }
             munmap(g->maps[i].addr, g->maps[i].len);
         }
         vc->gen_old = g->next;
@@ -175,22 +273,34 @@ static void gen_gc(VhostConn *vc)
 static void region_park(VhostConn *vc, VuDevRegion *r)
 {
     size_t len = r->size + r->mmap_offset;
+    VhostPin pin = { 0 };
     void *ph;
 
-    if (!r->mmap_addr || !vc->gen_cur ||
-        vc->gen_cur->n >= ARRAY_SIZE(vc->gen_cur->maps)) {
+    if (!r->mmap_addr) {
         return;
     }
-    ph = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-              -1, 0);
+    pin_take(vc, r->mmap_addr, &pin);
+    if (!vc->gen_cur || vc->gen_cur->n >= ARRAY_SIZE(vc->gen_cur->maps)) {
+        ph = MAP_FAILED;
+        errno = ENOMEM;
+    } else {
+        ph = mmap(NULL, len, PROT_NONE,
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    }
     if (ph == MAP_FAILED) {
         /* cannot keep it: copies still in flight would fault */
         vgpu_error("vm %s: cannot keep a guest memory region mapped: %s",
                    vc_name(vc), strerror(errno));
+        if (pin.pinned) {
+            /* libvhost-user unmaps it now: no registration may outlive it */
+            pin_release(vc, pin.addr, pin.size);
+        }
         return;
     }
     vc->gen_cur->maps[vc->gen_cur->n].addr = (void *)(uintptr_t)r->mmap_addr;
     vc->gen_cur->maps[vc->gen_cur->n].len = len;
+    vc->gen_cur->maps[vc->gen_cur->n].pinned = pin.pinned ? pin.addr : NULL;
+    vc->gen_cur->maps[vc->gen_cur->n].pinned_len = pin.size;
     vc->gen_cur->n++;
     r->mmap_addr = (uint64_t)(uintptr_t)ph;
 }
@@ -1042,7 +1152,10 @@ void vgpu_vhost_event(VgpuServer *srv, void *tag, uint32_t events)
         if (recv(w->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0 ||
             !vu_dispatch(&vc->vu)) {
             conn_teardown(vc, "QEMU disconnected");
+            return;
         }
+        /* before any chain can name what a message just mapped */
+        regions_offer(vc);
         return;
     }
     if (w->cb) {
