@@ -114,6 +114,43 @@ static uint64_t total_recent_ns(VgpuServer *srv, uint64_t now, unsigned buckets)
 }
 
 /**
+ * vgpu_acct_figures - what "list" reports of named tenant @a beyond its own
+ * fields, summed over its clients; VGPU_CMD_TENANT_INFO reports the same,
+ * so that a VM's view and the operator's cannot disagree
+ * @now: vgpu_now_ns() of the report, for the 1 s and 10 s windows
+ */
+void vgpu_acct_figures(VgpuServer *srv, const VgpuAcct *a, uint64_t now,
+                       VgpuAcctFigures *f)
+{
+    uint64_t r1 = vgpu_acct_recent_ns(a, now, 10);
+    uint64_t r10 = vgpu_acct_recent_ns(a, now, 100);
+    uint64_t all1 = total_recent_ns(srv, now, 10);
+    uint64_t all10 = total_recent_ns(srv, now, 100);
+    VgpuSchedTenantStats st;
+
+    memset(f, 0, sizeof(*f));
+    for (VgpuTenant *t = srv->tenants; t; t = t->next) {
+        if (t->acct == a) {
+            f->contexts += t->nctx;
+            f->allocations += t->nallocs;
+            f->queued += t->outstanding;
+            f->requests += t->requests;
+            f->clients += t->conn != NULL;
+        }
+    }
+    if (srv->policy && srv->policy->tenant_stats &&
+        srv->policy->tenant_stats(srv->policy_data, (VgpuAcct *)a, &st)) {
+        for (int c = 0; c < VGPU_SCHED_NR_CLASSES; c++) {
+            f->sched_queued += st.queued[c];
+        }
+    }
+    f->share_1s = all1 ? (double)r1 / (double)all1 : 0.0;
+    f->share_10s = all10 ? (double)r10 / (double)all10 : 0.0;
+    f->busy_1s = (double)r1 / 1e9;
+    f->busy_10s = (double)r10 / 1e10;
+}
+
+/**
  * vgpu_admin_list_json - the "list" reply: one JSON object, no newline
  *
  * One entry per named tenant (a VM, a VGPU_TENANT name, or a local process
@@ -127,8 +164,6 @@ char *vgpu_admin_list_json(VgpuServer *srv)
     Buf b = { 0 };
     bool first = true;
     uint64_t now = vgpu_now_ns();
-    uint64_t all1 = total_recent_ns(srv, now, 10);
-    uint64_t all10 = total_recent_ns(srv, now, 100);
 
     buf_printf(&b, "{\"backend\":");
     buf_json_string(&b, srv->ops->name);
@@ -136,29 +171,10 @@ char *vgpu_admin_list_json(VgpuServer *srv)
     buf_json_string(&b, srv->policy->name);
     buf_printf(&b, ",\"inflight\":%" PRIu64 ",\"tenants\":[", srv->inflight);
     for (VgpuAcct *a = srv->accts; a; a = a->next) {
-        uint64_t r1 = vgpu_acct_recent_ns(a, now, 10);
-        uint64_t r10 = vgpu_acct_recent_ns(a, now, 100);
-        unsigned nctx = 0, nconn = 0, sq = 0;
-        uint64_t allocs = 0, queued = 0, requests = 0;
-        VgpuSchedTenantStats st;
-        bool cfirst = true, connected = false;
+        VgpuAcctFigures f;
+        bool cfirst = true;
 
-        for (VgpuTenant *t = srv->tenants; t; t = t->next) {
-            if (t->acct == a) {
-                nctx += t->nctx;
-                allocs += t->nallocs;
-                queued += t->outstanding;
-                requests += t->requests;
-                nconn += t->conn != NULL;
-                connected |= t->conn != NULL;
-            }
-        }
-        if (srv->policy->tenant_stats &&
-            srv->policy->tenant_stats(srv->policy_data, a, &st)) {
-            for (int c = 0; c < VGPU_SCHED_NR_CLASSES; c++) {
-                sq += st.queued[c];
-            }
-        }
+        vgpu_acct_figures(srv, a, now, &f);
         buf_printf(&b, "%s{\"name\":", first ? "" : ",");
         buf_json_string(&b, a->name);
         buf_printf(&b, ",\"connected\":%s,\"clients\":%u,\"configured\":%s,"
@@ -171,13 +187,12 @@ char *vgpu_admin_list_json(VgpuServer *srv)
                    ",\"queued\":%" PRIu64 ",\"sched_queued\":%u"
                    ",\"requests\":%" PRIu64 ",\"errors\":%" PRIu64
                    ",\"quota_refusals\":%" PRIu64 ",\"conns\":[",
-                   connected ? "true" : "false", nconn,
+                   f.clients ? "true" : "false", f.clients,
                    a->configured ? "true" : "false", a->weight, a->cap,
-                   all1 ? (double)r1 / (double)all1 : 0.0,
-                   all10 ? (double)r10 / (double)all10 : 0.0,
-                   (double)r1 / 1e9, (double)r10 / 1e10, a->gpu_ns, a->items,
-                   nctx, a->mem_used, a->mem_quota, allocs, queued, sq,
-                   requests, a->errors, a->quota_refusals);
+                   f.share_1s, f.share_10s, f.busy_1s, f.busy_10s,
+                   a->gpu_ns, a->items, f.contexts, a->mem_used,
+                   a->mem_quota, f.allocations, f.queued, f.sched_queued,
+                   f.requests, a->errors, a->quota_refusals);
         for (VgpuTenant *t = srv->tenants; t; t = t->next) {
             if (t->acct != a) {
                 continue;

@@ -309,6 +309,19 @@ static int dec_hello(VgpuConn *c, const uint8_t *b, size_t len, VgpuReq *r)
     return VGPU_S_OK;
 }
 
+/*
+ * TENANT_INFO: header only, and it names no object: a stream id other than
+ * 0 is as wrong as a context id (D_CTX_ZERO checks that one).
+ */
+static int dec_tenant_info(VgpuConn *c, const uint8_t *b, size_t len,
+                           VgpuReq *r)
+{
+    (void)c;
+    (void)b;
+    (void)len;
+    return r->stream_id ? VGPU_S_INVALID_VALUE : VGPU_S_OK;
+}
+
 /* CUdevice_attribute values the launch checks use. */
 #define ATTR_MAX_THREADS_PER_BLOCK 1
 #define ATTR_MAX_BLOCK_DIM_X 2
@@ -431,6 +444,7 @@ static const CmdDesc cmd_table[] = {
     { VGPU_CMD_NOP, HDR, 0, NULL },
     { VGPU_CMD_GET_INFO, HDR, 0, NULL },
     { VGPU_CMD_HELLO, HDR, D_TRAIL, dec_hello },
+    { VGPU_CMD_TENANT_INFO, HDR, D_CTX_ZERO, dec_tenant_info },
     { VGPU_CMD_CTX_CREATE, HDR, D_CTX_ZERO, NULL },
     { VGPU_CMD_CTX_DESTROY, HDR, D_CTX | D_ANY_STICKY, NULL },
     { VGPU_CMD_CTX_SYNC, HDR, D_CTX, NULL },

@@ -5,6 +5,7 @@
  * default arm answers VGPU_S_NOT_SUPPORTED.
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -165,6 +166,45 @@ static void h_hello(VgpuConn *c, VgpuReq *r)
                     c->tenant->name, r->u.hello.name, st);
     }
     vgpu_reply_status(c, NULL, r->seq, st);
+}
+
+/* A fraction in [0, 1] (a cap, a share) as parts per million. */
+static uint32_t to_ppm(double x)
+{
+    if (!(x > 0)) {
+        return 0;
+    }
+    return x >= 1 ? 1000000u : (uint32_t)(x * 1e6 + 0.5);
+}
+
+/*
+ * TENANT_INFO: the figures "list" shows on the admin socket, of the
+ * caller's own named tenant only (a VM, or the tenant a local client joined
+ * with HELLO); the request has no way to name another.
+ */
+static void h_tenant_info(VgpuConn *c, VgpuReq *r)
+{
+    struct vgpu_resp_tenant_info ti = { 0 };
+    VgpuAcct *a = c->tenant->acct;
+    VgpuAcctFigures f;
+
+    if (!a) {
+        vgpu_reply_status(c, NULL, r->seq, VGPU_S_NOT_INITIALIZED);
+        return;
+    }
+    vgpu_acct_figures(c->tenant->srv, a, vgpu_now_ns(), &f);
+    snprintf((char *)ti.name, sizeof(ti.name), "%s", a->name);
+    ti.weight_milli = a->weight > 0 ? (uint64_t)(a->weight * 1000 + 0.5) : 0;
+    ti.cap_ppm = to_ppm(a->cap);
+    ti.share_1s_ppm = to_ppm(f.share_1s);
+    ti.share_10s_ppm = to_ppm(f.share_10s);
+    ti.contexts = f.contexts;
+    ti.gpu_ns = a->gpu_ns;
+    ti.mem_used = a->mem_used;
+    ti.mem_quota = a->mem_quota;
+    ti.queue_depth = f.queued;
+    ti.errors = a->errors;
+    vgpu_reply(c, NULL, &ti.hdr, sizeof(ti), VGPU_S_OK, r->seq, NULL, 0);
 }
 
 static void h_get_info(VgpuConn *c, VgpuReq *r)
@@ -918,6 +958,7 @@ static const struct {
     { VGPU_CMD_NOP, h_nop },
     { VGPU_CMD_GET_INFO, h_get_info },
     { VGPU_CMD_HELLO, h_hello },
+    { VGPU_CMD_TENANT_INFO, h_tenant_info },
     { VGPU_CMD_CTX_CREATE, h_ctx_create },
     { VGPU_CMD_CTX_DESTROY, h_ctx_destroy },
     { VGPU_CMD_CTX_SYNC, h_ctx_sync },
