@@ -169,7 +169,10 @@ char *vgpu_admin_list_json(VgpuServer *srv)
     buf_json_string(&b, srv->ops->name);
     buf_printf(&b, ",\"policy\":");
     buf_json_string(&b, srv->policy->name);
-    buf_printf(&b, ",\"inflight\":%" PRIu64 ",\"tenants\":[", srv->inflight);
+    /* guest RAM of vhost-user VMs the executor pinned (host_register) */
+    buf_printf(&b, ",\"inflight\":%" PRIu64 ",\"vm_pinned\":%" PRIu64
+               ",\"vm_pinned_bytes\":%" PRIu64 ",\"tenants\":[",
+               srv->inflight, srv->vm_pinned, srv->vm_pinned_bytes);
     for (VgpuAcct *a = srv->accts; a; a = a->next) {
         VgpuAcctFigures f;
         bool cfirst = true;
