@@ -371,6 +371,12 @@ typedef struct CUlaunchConfig_st {
 #define CU_MEMHOSTALLOC_DEVICEMAP	0x02
 #define CU_MEMHOSTALLOC_WRITECOMBINED	0x04
 
+/* cuMemHostRegister flags. */
+#define CU_MEMHOSTREGISTER_PORTABLE	0x01
+#define CU_MEMHOSTREGISTER_DEVICEMAP	0x02
+#define CU_MEMHOSTREGISTER_IOMEMORY	0x04
+#define CU_MEMHOSTREGISTER_READ_ONLY	0x08
+
 /* The `extra` argument of cuLaunchKernel. */
 #define CU_LAUNCH_PARAM_END_AS_INT		0x00
 #define CU_LAUNCH_PARAM_END			((void *)CU_LAUNCH_PARAM_END_AS_INT)
@@ -438,6 +444,7 @@ typedef enum CUdriverProcAddressQueryResult_enum {
 #define cuMemGetAddressRange		cuMemGetAddressRange_v2
 #define cuMemAllocHost			cuMemAllocHost_v2
 #define cuMemHostGetDevicePointer	cuMemHostGetDevicePointer_v2
+#define cuMemHostRegister		cuMemHostRegister_v2
 #define cuMemcpyHtoD			__VGPU_PTDS(cuMemcpyHtoD_v2)
 #define cuMemcpyDtoH			__VGPU_PTDS(cuMemcpyDtoH_v2)
 #define cuMemcpyDtoD			__VGPU_PTDS(cuMemcpyDtoD_v2)
@@ -536,6 +543,8 @@ CUresult cuMemGetAddressRange(CUdeviceptr *pbase, size_t *psize, CUdeviceptr dpt
 CUresult cuMemAllocHost(void **pp, size_t bytesize);
 CUresult cuMemFreeHost(void *p);
 CUresult cuMemHostAlloc(void **pp, size_t bytesize, unsigned int Flags);
+CUresult cuMemHostRegister_v2(void *p, size_t bytesize, unsigned int Flags);
+CUresult cuMemHostUnregister(void *p);
 CUresult cuMemHostGetDevicePointer(CUdeviceptr *pdptr, void *p, unsigned int Flags);
 CUresult cuPointerGetAttribute(void *data, CUpointer_attribute attribute, CUdeviceptr ptr);
 CUresult cuMemcpy(CUdeviceptr dst, CUdeviceptr src, size_t ByteCount);

@@ -173,6 +173,93 @@ VGPU_API CUresult cuMemHostGetDevicePointer_v2(CUdeviceptr *pdptr, void *p,
 }
 
 /*
+ * Host memory the application registered (cuMemHostRegister).  vgpud
+ * cannot see it, so copies from and to it go through the pageable path:
+ * registration only promises the application that its range is known,
+ * which these records keep for the overlap and unregister checks.
+ */
+struct registered {
+	char *ptr;
+	size_t size;
+};
+
+static struct registered *registered;	/* pinned_lock */
+static size_t nregistered, cap_registered;	/* pinned_lock */
+
+/* Is [@p, @p + @n) overlapping a registration or a pinned allocation? */
+static bool host_range_taken(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < nregistered; i++)
+		if (p < registered[i].ptr + registered[i].size &&
+		    registered[i].ptr < p + n)
+			return true;
+	i = pinned_upper(p + n - 1);
+	return i && pinned[i - 1].ptr + pinned[i - 1].size > p;
+}
+
+VGPU_API CUresult cuMemHostRegister_v2(void *p, size_t bytesize,
+				       unsigned int Flags)
+{
+	struct CUctx_st *ctx;
+	CUresult res = CUDA_SUCCESS;
+	int err = vgpu_ctx_current(&ctx);
+
+	if (err)
+		return vgpu_result(err);
+	if (!p || !bytesize || bytesize > (size_t)-1 - (uintptr_t)p ||
+	    (Flags & ~(CU_MEMHOSTREGISTER_PORTABLE |
+		       CU_MEMHOSTREGISTER_DEVICEMAP |
+		       CU_MEMHOSTREGISTER_IOMEMORY |
+		       CU_MEMHOSTREGISTER_READ_ONLY)))
+		return CUDA_ERROR_INVALID_VALUE;
+	/* Device memory mapped into the host is not something vgpud sees. */
+	if (Flags & CU_MEMHOSTREGISTER_IOMEMORY)
+		return CUDA_ERROR_NOT_SUPPORTED;
+	pthread_mutex_lock(&pinned_lock);
+	if (host_range_taken(p, bytesize)) {
+		res = CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED;
+	} else if (nregistered == cap_registered) {
+		size_t cap = cap_registered ? 2 * cap_registered : 16;
+		struct registered *n = realloc(registered, cap * sizeof(*n));
+
+		if (!n) {
+			res = CUDA_ERROR_OUT_OF_MEMORY;
+		} else {
+			registered = n;
+			cap_registered = cap;
+		}
+	}
+	if (res == CUDA_SUCCESS)
+		registered[nregistered++] = (struct registered){ p, bytesize };
+	pthread_mutex_unlock(&pinned_lock);
+	return res;
+}
+
+VGPU_API CUresult cuMemHostUnregister(void *p)
+{
+	struct CUctx_st *ctx;
+	size_t i;
+	int err = vgpu_ctx_current(&ctx);
+
+	if (err)
+		return vgpu_result(err);
+	if (!p)
+		return CUDA_ERROR_INVALID_VALUE;
+	pthread_mutex_lock(&pinned_lock);
+	for (i = 0; i < nregistered && registered[i].ptr != p; i++)
+		;
+	if (i == nregistered) {
+		pthread_mutex_unlock(&pinned_lock);
+		return CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED;
+	}
+	registered[i] = registered[--nregistered];
+	pthread_mutex_unlock(&pinned_lock);
+	return CUDA_SUCCESS;
+}
+
+/*
  * What a pointer is: an allocation or global of the current context, or
  * pinned host memory.  Host memory vgpud does not know is not a valid
  * pointer, as in CUDA.

@@ -222,6 +222,46 @@ TEST(pinned_copies_round_trip)
 	CHECK_EQ(roundtrip(9u << 20, true), 0);
 }
 
+TEST(registered_host_memory_copies_and_unregisters)
+{
+	size_t n = (3u << 20) + 5, i;
+	unsigned char *src = malloc(n), *dst = malloc(n), *pin;
+	CUdeviceptr d;
+
+	CHECK(src && dst);
+	for (i = 0; i < n; i++) {
+		src[i] = (unsigned char)(i * 13 + 1);
+		dst[i] = 0;
+	}
+	OK(cuMemHostRegister(src, n, CU_MEMHOSTREGISTER_PORTABLE));
+	OK(cuMemHostRegister(dst, n, 0));
+	/* a range overlapping a registration, or pinned memory, is taken */
+	CHECK_EQ(cuMemHostRegister(src + 100, 10, 0),
+		 CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED);
+	OK(cuMemAllocHost((void **)&pin, 4096));
+	CHECK_EQ(cuMemHostRegister(pin + 8, 8, 0),
+		 CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED);
+	OK(cuMemFreeHost(pin));
+	CHECK_EQ(cuMemHostRegister(NULL, 8, 0), CUDA_ERROR_INVALID_VALUE);
+	CHECK_EQ(cuMemHostRegister(src, 0, 0), CUDA_ERROR_INVALID_VALUE);
+	CHECK_EQ(cuMemHostRegister(src, n, 0x100), CUDA_ERROR_INVALID_VALUE);
+	OK(cuMemAlloc(&d, n));
+	OK(cuMemcpyHtoD(d, src, n));
+	OK(cuMemcpyDtoH(dst, d, n));
+	CHECK_EQ(memcmp(src, dst, n), 0);
+	OK(cuMemFree(d));
+	CHECK_EQ(cuMemHostUnregister(src + 1),
+		 CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED);
+	OK(cuMemHostUnregister(src));
+	OK(cuMemHostUnregister(dst));
+	CHECK_EQ(cuMemHostUnregister(src), CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED);
+	/* registered again once released */
+	OK(cuMemHostRegister(src, n, 0));
+	OK(cuMemHostUnregister(src));
+	free(src);
+	free(dst);
+}
+
 TEST(async_copies_to_pinned_memory_complete_at_synchronize)
 {
 	enum { CHUNK = 64, COUNT = 3000 };
@@ -832,6 +872,7 @@ int main(int argc, char **argv)
 		TAP_ENTRY(small_pageable_copies_round_trip),
 		TAP_ENTRY(large_pageable_copies_round_trip_through_staging),
 		TAP_ENTRY(pinned_copies_round_trip),
+		TAP_ENTRY(registered_host_memory_copies_and_unregisters),
 		TAP_ENTRY(async_copies_to_pinned_memory_complete_at_synchronize),
 		TAP_ENTRY(copies_outside_an_allocation_are_invalid_value),
 		TAP_ENTRY(unified_memcpy_finds_the_direction),
