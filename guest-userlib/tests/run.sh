@@ -21,6 +21,9 @@ daemon=
 n=0 failed=0
 
 cleanup() {
+    if [[ -n ${holder:-} ]]; then
+        kill "$holder" 2>/dev/null
+    fi
     if [[ -n $daemon ]]; then
         kill "$daemon" 2>/dev/null
         wait "$daemon" 2>/dev/null
@@ -151,7 +154,9 @@ if [[ ! -x $VGPUD ]]; then
 fi
 
 sock=$tmp/vgpud.sock
-"$VGPUD" --socket-path "$sock" --backend=sim >"$tmp/vgpud.log" 2>&1 &
+# smi-test: a configured tenant whose figures vgpu-smi must show.
+"$VGPUD" --socket-path "$sock" --backend=sim \
+    --tenant name=smi-test,weight=2.5,quota=256M >"$tmp/vgpud.log" 2>&1 &
 daemon=$!
 for _ in $(seq 100); do
     [[ -S $sock ]] && break
@@ -179,6 +184,55 @@ else
     sed 's/^/# /' "$tmp/smi"
     result FAIL "vgpu-smi shows the device and its memory"
 fi
+# vgpu-smi's "This VM / tenant" section: the figures of its own tenant,
+# memory included that another process of that tenant holds, and none of
+# another tenant's.
+smi_field() { # smi_field FILE LABEL: the value after LABEL in the section
+    sed -n '/^This VM \/ tenant:/,$p' "$1" | sed -n "s/^  $2  *//p" | head -n 1
+}
+holder=
+mkfifo "$tmp/hold.in"
+VGPU_TENANT=smi-test "$out/hold" 3145728 <"$tmp/hold.in" >"$tmp/hold.out" 2>&1 &
+holder=$!
+exec 9>"$tmp/hold.in"
+for _ in $(seq 100); do
+    grep -q ready "$tmp/hold.out" 2>/dev/null && break
+    kill -0 "$holder" 2>/dev/null || break
+    sleep 0.1
+done
+if ! grep -q ready "$tmp/hold.out"; then
+    sed 's/^/# hold: /' "$tmp/hold.out"
+    result FAIL "a client of tenant smi-test holds 3 MiB"
+else
+    VGPU_TENANT=smi-test "$BUILD/bin/vgpu-smi" >"$tmp/smi2" 2>&1
+    "$BUILD/bin/vgpu-smi" >"$tmp/smi3" 2>&1
+    sed 's/^/# /' "$tmp/smi2"
+    if grep -qx 'This VM / tenant: smi-test' "$tmp/smi2" &&
+        [[ $(smi_field "$tmp/smi2" Weight) == 2.500 &&
+           $(smi_field "$tmp/smi2" Cap) == none &&
+           $(smi_field "$tmp/smi2" 'Memory used') == '3 MiB (3145728 bytes)' &&
+           $(smi_field "$tmp/smi2" 'Memory quota') == '256 MiB (268435456 bytes)' &&
+           $(smi_field "$tmp/smi2" Contexts) == 1 &&
+           $(smi_field "$tmp/smi2" 'Queue depth') == 0 &&
+           $(smi_field "$tmp/smi2" Errors) =~ ^[0-9]+$ &&
+           $(smi_field "$tmp/smi2" 'Share 1 s') =~ ^[0-9]+\.[0-9]\ %$ &&
+           $(smi_field "$tmp/smi2" 'GPU time') =~ ^[0-9]+\.[0-9]{3}\ s$ ]]; then
+        result OK "vgpu-smi shows its tenant's figures, memory of the tenant's other process included"
+    else
+        result FAIL "vgpu-smi shows its tenant's figures, memory of the tenant's other process included"
+    fi
+    sed 's/^/# /' "$tmp/smi3" | grep -A3 'This VM'
+    if grep -q '^This VM / tenant: local:pid=' "$tmp/smi3" &&
+        [[ $(smi_field "$tmp/smi3" 'Memory used') == '0 MiB (0 bytes)' &&
+           $(smi_field "$tmp/smi3" Weight) == 1.000 ]]; then
+        result OK "vgpu-smi of another tenant shows none of smi-test's figures"
+    else
+        result FAIL "vgpu-smi of another tenant shows none of smi-test's figures"
+    fi
+fi
+exec 9>&-
+wait "$holder" 2>/dev/null
+holder=
 if kill -0 "$daemon" 2>/dev/null; then
     result OK "vgpud still serves after the library tests"
 else
