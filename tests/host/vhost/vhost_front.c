@@ -585,6 +585,21 @@ static long long named_field(const char *name, const char *field)
     return p ? atoll(p + strlen(pat)) : -1;
 }
 
+/* A number field of the list's top level (before any tenant), or -1. */
+static long long top_field(const char *field)
+{
+    char pat[80];
+    const char *l = admin_list(), *p, *end;
+
+    if (!l) {
+        return -1;
+    }
+    end = strstr(l, "\"tenants\"");
+    snprintf(pat, sizeof(pat), "\"%s\":", field);
+    p = strstr(l, pat);
+    return p && (!end || p < end) ? atoll(p + strlen(pat)) : -1;
+}
+
 /* Open fds and guest-RAM mappings of vgpud. */
 static int vgpud_fds(void)
 {
@@ -1263,6 +1278,48 @@ TEST(a_new_memory_table_while_copies_run_keeps_them_valid)
     CHECK(vm_a_released(base_fds, base_maps));
 }
 
+/*
+ * Each guest RAM mapping is offered to the executor once and released
+ * before it is unmapped.  With a backend that pins (VGPU_EXPECT_PINNED=1:
+ * run.sh's cuda arrangement) both regions of every connected VM count, a
+ * new memory table replaces the old registrations, and nothing of vmA
+ * stays after it left; the sim backend pins nothing.
+ */
+TEST(guest_ram_is_registered_while_mapped)
+{
+    const char *e = getenv("VGPU_EXPECT_PINNED");
+    long long per_vm = e && atoi(e) ? 2 : 0;
+    long long per_vm_bytes = per_vm ? MEM_SIZE : 0;
+    struct {
+        uint32_t n, pad;
+        struct vu_region r[2];
+    } mt;
+    int fds[2];
+    Front f;
+
+    /* vmB, the bystander */
+    CHECK_EQ(top_field("vm_pinned"), per_vm);
+    CHECK_EQ(top_field("vm_pinned_bytes"), per_vm_bytes);
+    CHECK_EQ(front_open(&f, "vmA"), 0);
+    CHECK_EQ(top_field("vm_pinned"), 2 * per_vm);
+    CHECK_EQ(top_field("vm_pinned_bytes"), 2 * per_vm_bytes);
+    /* the same table again: new mappings, the old ones released */
+    memset(&mt, 0, sizeof(mt));
+    mt.n = 2;
+    mt.r[0] = (struct vu_region){ 0, REGION_SIZE, QVA_BASE, 0 };
+    mt.r[1] = (struct vu_region){ REGION_SIZE, REGION_SIZE,
+                                  QVA_BASE + REGION_SIZE, REGION_SIZE };
+    fds[0] = fds[1] = f.memfd;
+    CHECK_EQ(vu_set(&f, VU_SET_MEM_TABLE, &mt, sizeof(mt), fds, 2), 0);
+    CHECK_EQ(top_field("vm_pinned"), 2 * per_vm);
+    CHECK_EQ(top_field("vm_pinned_bytes"), 2 * per_vm_bytes);
+    CHECK(vmb_ok());
+    front_close(&f);
+    CHECK(vm_a_released(base_fds, base_maps));
+    CHECK_EQ(top_field("vm_pinned"), per_vm);
+    CHECK_EQ(top_field("vm_pinned_bytes"), per_vm_bytes);
+}
+
 TEST(a_second_connection_waits_for_the_first)
 {
     Front f, g;
@@ -1343,6 +1400,20 @@ TEST(bystander_disconnects_cleanly)
     CHECK_EQ(vgpud_guest_maps(), 0);
 }
 
+/* Is @name one of the comma-separated names of @list? */
+static bool named_in(const char *list, const char *name)
+{
+    size_t len = strlen(name);
+
+    for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1
+                                                     : NULL) {
+        if (!strncmp(p, name, len) && (p[len] == ',' || !p[len])) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void setup(void)
 {
     dir = getenv("VGPU_TEST_DIR");
@@ -1369,6 +1440,7 @@ static const struct tap_test tests[] = {
     TAP_ENTRY(stopping_every_ring_tears_the_tenant_down),
     TAP_ENTRY(a_disconnect_mid_command_frees_everything),
     TAP_ENTRY(a_new_memory_table_while_copies_run_keeps_them_valid),
+    TAP_ENTRY(guest_ram_is_registered_while_mapped),
     TAP_ENTRY(a_second_connection_waits_for_the_first),
     TAP_ENTRY(round_trip_and_copy_figures),
     TAP_ENTRY(bystander_disconnects_cleanly),
@@ -1376,10 +1448,24 @@ static const struct tap_test tests[] = {
 
 int main(void)
 {
+    /* VGPU_FRONT_ONLY=name,name,...: only those tests, in table order */
+    const char *only = getenv("VGPU_FRONT_ONLY");
+    struct tap_test sel[ARRAY_LEN(tests)];
+    size_t n = 0;
+
     setup();
     if (!dir || !vgpud_pid) {
         printf("1..1\nnot ok 1 - VGPU_TEST_DIR and VGPUD_PID set by run.sh\n");
         return 1;
     }
-    return tap_run(tests, ARRAY_LEN(tests));
+    for (size_t i = 0; i < ARRAY_LEN(tests); i++) {
+        if (!only || named_in(only, tests[i].name)) {
+            sel[n++] = tests[i];
+        }
+    }
+    if (!n) {
+        printf("1..1\nnot ok 1 - VGPU_FRONT_ONLY names a test\n");
+        return 1;
+    }
+    return tap_run(sel, n);
 }
