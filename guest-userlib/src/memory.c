@@ -255,6 +255,12 @@ VGPU_API CUresult cuMemHostUnregister(void *p)
 		return CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED;
 	}
 	registered[i] = registered[--nregistered];
+	if (!nregistered) {
+		/* nothing left behind when a host process unloads the library */
+		free(registered);
+		registered = NULL;
+		cap_registered = 0;
+	}
 	pthread_mutex_unlock(&pinned_lock);
 	return CUDA_SUCCESS;
 }
