@@ -155,6 +155,14 @@ if command -v vgpu-smi >/dev/null 2>&1 && [ $have_dev -eq 1 ]; then
         not_ok "vgpu-smi"
     fi
     sed 's/^/# /' /tmp/smi.out
+    # The VM is one tenant: its own figures, under its name (not a local one).
+    if grep -Eq '^This VM / tenant: [^[:space:]]+$' /tmp/smi.out &&
+        ! grep -Eq '^This VM / tenant: (local:|not reported)' /tmp/smi.out &&
+        grep -Eq '^  Memory used +[0-9]+ MiB \([0-9]+ bytes\)$' /tmp/smi.out; then
+        ok "vgpu-smi shows this VM's own figures"
+    else
+        not_ok "vgpu-smi shows this VM's own figures"
+    fi
 fi
 
 # Unloading exercises remove() with the device present (no file open).
