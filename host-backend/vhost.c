@@ -177,6 +177,26 @@ static void regions_offer(VhostConn *vc)
     VgpuServer *srv = vc->srv;
     static bool told;
 
+    /*
+     * A mapping libvhost-user dropped without region_park() seeing it (a
+     * message it read differently) is gone already: forget its record, so
+     * that a new mapping at the same address is offered again.
+     */
+    for (unsigned j = 0; j < vc->npins;) {
+        uint32_t i;
+
+        for (i = 0; i < vc->vu.nregions &&
+             vc->vu.regions[i].mmap_addr != vc->pins[j].mmap_addr; i++) {
+        }
+        if (i < vc->vu.nregions) {
+            j++;
+            continue;
+        }
+        if (vc->pins[j].pinned) {
+            pin_release(vc, vc->pins[j].addr, vc->pins[j].size);
+        }
+        vc->pins[j] = vc->pins[--vc->npins];
+    }
     for (uint32_t i = 0; i < vc->vu.nregions; i++) {
         VuDevRegion *r = &vc->vu.regions[i];
         VhostPin *p;
@@ -981,7 +1001,8 @@ static int vh_process_msg(VuDev *dev, VhostUserMsg *msg, int *do_reply)
         gen_retire(vc, true);
         break;
     case VHOST_USER_REM_MEM_REG:
-        if (msg->size >= sizeof(VhostUserMemRegMsg)) {
+        /* the size check libvhost-user makes before it unmaps */
+        if (msg->size >= VHOST_USER_MEM_REG_SIZE) {
             VhostUserMemoryRegion m;
 
             memcpy(&m, (uint8_t *)msg + offsetof(VhostUserMsg, payload) +
