@@ -133,6 +133,13 @@ typedef struct VgpuExecOps {
                       VgpuExecCtx **out);
     /* Waits for the context's outstanding items, then frees everything. */
     void (*ctx_destroy)(VgpuExecCtx *ctx);
+    /*
+     * Optional: the context is going away, so its running and queued work
+     * may be abandoned; every item still completes through done(), with an
+     * error where it did not run.  Lets an endless kernel of a departed
+     * client end now rather than at its instruction budget.
+     */
+    void (*ctx_cancel)(VgpuExecCtx *ctx);
 
     int (*mem_alloc)(VgpuExecCtx *ctx, uint64_t size, uint64_t *dptr);
     int (*mem_free)(VgpuExecCtx *ctx, uint64_t dptr);

@@ -924,8 +924,13 @@ static void ctx_drop_handles(VgpuCtx *ctx)
  */
 void vgpu_ctx_destroy_begin(VgpuCtx *ctx, VgpuWaiter *w)
 {
+    const VgpuExecOps *ops = ctx->tenant->srv->ops;
+
     ctx->dying = true;
     ctx_drop_handles(ctx);
+    if (ctx->outstanding && ctx->ec && ops->ctx_cancel) {
+        ops->ctx_cancel(ctx->ec);
+    }
     w->kind = VGPU_WAIT_CTX_IDLE;
     w->frees_ctx = true;
     vgpu_ctx_add_waiter(ctx, w);

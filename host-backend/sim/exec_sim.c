@@ -92,6 +92,14 @@ struct VgpuExecStream {
     bool busy, stop;
     pthread_t thr;
     SimScratch *scratch;        /* the engine thread's launch state */
+    /*
+     * The compute engine as this stream's current item holds it: set by
+     * the engine thread before the item runs, read by the threads running
+     * its launch (launch_tick); whoever sets eng_yielded first releases it.
+     */
+    bool eng_held;
+    uint64_t eng_t0;
+    _Atomic bool eng_yielded;
     bool is_default;
     VgpuExecStream *next;       /* in ctx's list (under ctx->lock) */
 };
@@ -107,6 +115,7 @@ struct VgpuExecCtx {
     VgpuExecStream *def;
     VgpuExecStream *streams;
     VgpuExecModule *modules;    /* loaded and not unloaded */
+    _Atomic bool dying;         /* ctx_destroy began: abandon launches */
 };
 
 struct VgpuExecFunc {
@@ -392,6 +401,37 @@ static void compute_release(VgpuExec *e)
 }
 
 /*
+ * A GPU time-slices contexts, so one endless or very long kernel cannot
+ * keep every other tenant off the device.  A launch that has held the
+ * compute engine this long while another context waits gives up its
+ * exclusive hold and runs on beside the next owner.
+ */
+#define SIM_SLICE_NS (50 * 1000 * 1000ull)
+
+static void engine_yield(VgpuExecStream *s)
+{
+    if (!atomic_exchange(&s->eng_yielded, true)) {
+        compute_release(s->ctx->exec);
+    }
+}
+
+static int launch_tick(void *opaque)
+{
+    VgpuExecStream *s = opaque;
+    VgpuExec *e = s->ctx->exec;
+
+    if (atomic_load(&s->ctx->dying)) {
+        return 1;
+    }
+    if (s->eng_held && !atomic_load(&s->eng_yielded) &&
+        __atomic_load_n(&e->eng_waiting, __ATOMIC_RELAXED) &&
+        sim_now_ns() - s->eng_t0 > SIM_SLICE_NS) {
+        engine_yield(s);
+    }
+    return 0;
+}
+
+/*
  * Runs @it on the engine its class uses and returns its status; @ns gets
  * the time it held the engine (waiting for the engine is not charged).
  */
@@ -416,12 +456,18 @@ static int run_on_engine(VgpuExecStream *s, VgpuExecItem *it, uint64_t *ns)
         compute_acquire(e, s->ctx);
     }
     uint64_t t0 = sim_now_ns();
+    if (!copy) {
+        atomic_store(&s->eng_yielded, false);
+        s->eng_t0 = t0;
+        s->eng_held = true;
+    }
     st = run_item(s->ctx, s, it);
     *ns = sim_now_ns() - t0;
     if (copy) {
         pthread_mutex_unlock(copy);
     } else {
-        compute_release(e);
+        s->eng_held = false;
+        engine_yield(s);
     }
     return st;
 }
@@ -819,11 +865,18 @@ static int sim_mem_free(VgpuExecCtx *c, uint64_t dptr)
 
 static void module_unref(VgpuExecModule *m);
 
+static void sim_ctx_cancel(VgpuExecCtx *c)
+{
+    atomic_store(&c->dying, true);
+}
+
 static void sim_ctx_destroy(VgpuExecCtx *c)
 {
     VgpuExecStream *s, *n;
     VgpuExecModule *m, *mn;
 
+    /* A kernel still running (endless, say) ends at its next tick. */
+    atomic_store(&c->dying, true);
     pthread_mutex_lock(&c->lock);
     s = c->streams;
     c->streams = NULL;
@@ -1073,6 +1126,9 @@ static int run_launch(VgpuExecCtx *c, VgpuExecStream *s, VgpuExecItem *it)
     SimLaunch l;
     int rc;
 
+    if (atomic_load(&c->dying)) {
+        return VGPU_S_LAUNCH_FAILED;    /* abandoned with its context */
+    }
     memset(&l, 0, sizeof(l));
     l.prog = m->prog;
     l.func = &m->prog->funcs[f->index];
@@ -1093,6 +1149,8 @@ static int run_launch(VgpuExecCtx *c, VgpuExecStream *s, VgpuExecItem *it)
     }
     l.scratch = s->scratch;
     l.no_local_writes = !m->may_write_local;
+    l.tick = launch_tick;
+    l.tick_opaque = s;
     if ((uint64_t)l.func->shared_bytes + l.dyn_shared > SIM_MAX_SHARED) {
         return VGPU_S_LAUNCH_OUT_OF_RESOURCES;
     }
@@ -1217,6 +1275,7 @@ const VgpuExecOps vgpu_exec_sim_ops = {
     .mem_get_info = sim_mem_get_info,
     .ctx_create = sim_ctx_create,
     .ctx_destroy = sim_ctx_destroy,
+    .ctx_cancel = sim_ctx_cancel,
     .mem_alloc = sim_mem_alloc,
     .mem_free = sim_mem_free,
     .module_load = sim_module_load,

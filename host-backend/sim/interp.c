@@ -2512,6 +2512,11 @@ static int run_block(Worker *wk, uint64_t bidx)
                 if (atomic_load(&L->status)) {
                     return -1;
                 }
+                if (L->l->tick && L->l->tick(L->l->tick_opaque)) {
+                    fault(wk, VGPU_S_LAUNCH_FAILED,
+                          "launch abandoned: its context is being destroyed");
+                    return -1;
+                }
             }
         }
         if (all_done) {

@@ -266,6 +266,13 @@ typedef struct SimLaunch {
     SimPool *pool;              /* helpers for large grids; NULL: none */
     SimScratch *scratch;        /* the caller's; NULL: a temporary one */
     bool no_local_writes;       /* sim_program_may_write_local() was false */
+    /*
+     * Called now and then (every 2^20 thread-instructions of a thread) from
+     * whichever thread runs the launch; a non-zero return abandons the
+     * launch with VGPU_S_LAUNCH_FAILED.  NULL: never called.
+     */
+    int (*tick)(void *opaque);
+    void *tick_opaque;
     /* Results. */
     uint64_t insns;             /* thread-instructions executed */
     char errmsg[256];

@@ -1536,6 +1536,79 @@ TEST(kernels_of_different_contexts_never_overlap)
     }
 }
 
+/* Waits up to @secs for @w to count @n completions; false on time-out. */
+static bool wait_done(SimWait *w, int n, int secs)
+{
+    struct timespec ts;
+    bool ok = true;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += secs;
+    pthread_mutex_lock(&w->m);
+    while (w->done < n && ok) {
+        ok = pthread_cond_timedwait(&w->c, &w->m, &ts) == 0;
+    }
+    ok = w->done >= n;
+    pthread_mutex_unlock(&w->m);
+    return ok;
+}
+
+/*
+ * An endless kernel must neither keep another context off the compute
+ * engine (a GPU time-slices contexts) nor outlive its own context.  The
+ * time-outs only turn a hang into a failure; passing takes well under a
+ * second.
+ */
+TEST(an_endless_kernel_neither_blocks_other_contexts_nor_outlives_its_own)
+{
+    static const char *forever_ptx =
+        ".version 9.0\n.target sm_75\n.address_size 64\n"
+        ".visible .entry forever()\n{\n$L_top:\nbra.uni $L_top;\n}\n";
+    VgpuExecCtx *a = new_ctx(), *b = new_ctx();
+    SimWait wa = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0 };
+    SimWait wb = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0 };
+    VgpuExecItem ia, ib;
+    uint64_t d, prm[2];
+    int rc;
+
+    VgpuExecModule *ma = load_text(a, forever_ptx, &rc);
+    CHECK_EQ(rc, 0);
+    VgpuExecModule *mb = load_text(b, spin_ptx, &rc);
+    CHECK_EQ(rc, 0);
+    d = dalloc(b, 16);
+    memset(&ia, 0, sizeof(ia));
+    ia.kind = VGPU_ITEM_LAUNCH;
+    ia.u.launch.func = func(ma, "forever", NULL);
+    ia.u.launch.grid[0] = ia.u.launch.grid[1] = ia.u.launch.grid[2] = 1;
+    ia.u.launch.block[0] = ia.u.launch.block[1] = ia.u.launch.block[2] = 1;
+    ia.done = simtest_done;
+    ia.opaque = &wa;
+    CHECK_EQ(vgpu_exec_sim_ops.submit(a, &ia), 0);
+
+    prm[0] = d;
+    prm[1] = 1000 * 1000;               /* 1 ms of spinning */
+    memset(&ib, 0, sizeof(ib));
+    ib.kind = VGPU_ITEM_LAUNCH;
+    ib.u.launch.func = func(mb, "spin", NULL);
+    ib.u.launch.grid[0] = ib.u.launch.grid[1] = ib.u.launch.grid[2] = 1;
+    ib.u.launch.block[0] = 32;
+    ib.u.launch.block[1] = ib.u.launch.block[2] = 1;
+    ib.u.launch.params = prm;
+    ib.u.launch.param_bytes = 16;
+    ib.done = simtest_done;
+    ib.opaque = &wb;
+    CHECK_EQ(vgpu_exec_sim_ops.submit(b, &ib), 0);
+    CHECK(wait_done(&wb, 1, 30));
+    CHECK_EQ(wb.status, 0);
+    CHECK_EQ(wa.done, 0);               /* still running */
+
+    vgpu_exec_sim_ops.ctx_cancel(a);
+    CHECK(wait_done(&wa, 1, 30));
+    CHECK_EQ(wa.status, VGPU_S_LAUNCH_FAILED);
+    vgpu_exec_sim_ops.ctx_destroy(a);
+    vgpu_exec_sim_ops.ctx_destroy(b);
+}
+
 /*
  * Launch state is reused between launches: local and shared memory must
  * still start zeroed, showing nothing of the previous launch.
@@ -1647,6 +1720,7 @@ int main(void)
         TAP_ENTRY(mem_free_does_not_wait_for_a_running_kernel_nor_break_it),
         TAP_ENTRY(streams_run_in_order_and_complete_every_item),
         TAP_ENTRY(kernels_of_different_contexts_never_overlap),
+        TAP_ENTRY(an_endless_kernel_neither_blocks_other_contexts_nor_outlives_its_own),
         TAP_ENTRY(local_and_shared_memory_start_zeroed_for_every_launch),
         TAP_ENTRY(device_info_describes_an_sm75_class_device),
     };
