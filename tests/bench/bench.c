@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "../../include/uapi/vgpu_virtio.h"
+#include "../lib/sockio.h"
 
 extern const char bench_ptx[];
 
@@ -109,40 +110,6 @@ static int raw_connect(void)
 		return -1;
 	}
 	return fd;
-}
-
-static int send_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n) {
-		ssize_t k = send(fd, c, n, MSG_NOSIGNAL);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -1;
-		c += k;
-		n -= k;
-	}
-	return 0;
-}
-
-static int recv_all(int fd, void *p, size_t n)
-{
-	char *c = p;
-
-	while (n) {
-		ssize_t k = recv(fd, c, n, 0);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -1;
-		c += k;
-		n -= k;
-	}
-	return 0;
 }
 
 static unsigned char rbuf[1 << 16];

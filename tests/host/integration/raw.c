@@ -18,6 +18,7 @@
 
 #include "itest.h"
 #include "../../../include/uapi/vgpu_virtio.h"
+#include "../../lib/sockio.h"
 
 #define HDR sizeof(struct vgpu_req_hdr)
 #define RHDR sizeof(struct vgpu_resp_hdr)
@@ -48,44 +49,6 @@ static int raw_connect(void)
 		return -1;
 	}
 	return fd;
-}
-
-static int send_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n) {
-		ssize_t k = send(fd, c, n, MSG_NOSIGNAL);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -1;
-		c += k;
-		n -= k;
-	}
-	return 0;
-}
-
-/* Reads exactly @n bytes; 0 on success, 1 on orderly close, -1 on error or
- * timeout. */
-static int recv_all(int fd, void *p, size_t n)
-{
-	char *c = p;
-
-	while (n) {
-		ssize_t k = recv(fd, c, n, 0);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k == 0)
-			return 1;
-		if (k < 0)
-			return -1;
-		c += k;
-		n -= k;
-	}
-	return 0;
 }
 
 /* Reads one reply into resp; returns its status, or -1 (error, timeout),
