@@ -14,6 +14,8 @@
  * need no executor.  Released items of a stream sit on its released list in
  * order and complete in that order, so a stream's done_seq always counts a
  * prefix of its items and "stream X reached item N" is one comparison.
+ * A large host<->device copy goes to the run queue once per chunk and
+ * holds back what follows it meanwhile (copy_chunk_continue()).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -248,6 +250,153 @@ static void disp_unlink(VgpuStream *s, VgpuWork *w)
 }
 
 /*
+ * Large copies (above VGPU_COPY_CHUNK_BYTES) stay one work item for stream
+ * order, replies, errors and buffer release, but reach the executor one
+ * chunk at a time: xi.u.copy describes the current chunk, a slice of the
+ * copy's own iovec array trimmed in place (no allocation per chunk) and
+ * restored when the chunk finished.  After a chunk the item goes back to
+ * the run queue, so the scheduler charges and orders each chunk on its own
+ * and a copy never holds an engine for long; the stream releases nothing
+ * behind it (s->chunking) until its last chunk was submitted.
+ */
+
+/* Trims the copy's iovecs to its next chunk and points xi.u.copy at it. */
+static void copy_chunk_prepare(VgpuWork *w)
+{
+    struct iovec *v = w->cp_iov;
+    uint64_t want = w->cp_size - w->cp_off, sum = 0;
+    unsigned j;
+
+    if (want > VGPU_COPY_CHUNK_BYTES) {
+        want = VGPU_COPY_CHUNK_BYTES;
+    }
+    w->cp_first = v[w->cp_idx];
+    v[w->cp_idx].iov_base = (uint8_t *)v[w->cp_idx].iov_base + w->cp_ioff;
+    v[w->cp_idx].iov_len -= w->cp_ioff;
+    for (j = w->cp_idx; ; j++) {
+        sum += v[j].iov_len;
+        if (sum >= want || j + 1 == w->cp_iovcnt) {
+            break;
+        }
+    }
+    w->cp_last = j;
+    w->cp_last_len = v[j].iov_len;
+    if (sum > want) {
+        v[j].iov_len -= sum - want;
+    }
+    w->cp_sliced = true;
+    w->xi.u.copy.dptr = w->cp_dptr + w->cp_off;
+    w->xi.u.copy.size = want;
+    w->xi.u.copy.iov = &v[w->cp_idx];
+    w->xi.u.copy.iovcnt = j - w->cp_idx + 1;
+}
+
+/* Undoes the trimming; with @advance, moves the cursor past the chunk. */
+static void copy_chunk_restore(VgpuWork *w, bool advance)
+{
+    struct iovec *v = w->cp_iov;
+    uint64_t used;
+
+    if (!w->cp_sliced) {
+        return;
+    }
+    /* bytes of the last entry the chunk used, from its original start */
+    used = v[w->cp_last].iov_len;
+    if (w->cp_last == w->cp_idx) {
+        used += w->cp_ioff;
+    }
+    v[w->cp_last].iov_len = w->cp_last_len;
+    v[w->cp_idx] = w->cp_first;
+    w->cp_sliced = false;
+    if (!advance) {
+        return;
+    }
+    w->cp_off += w->xi.u.copy.size;
+    if (used >= v[w->cp_last].iov_len) {
+        w->cp_idx = w->cp_last + 1;
+        w->cp_ioff = 0;
+    } else {
+        w->cp_idx = w->cp_last;
+        w->cp_ioff = used;
+    }
+}
+
+/* Sets @w (a copy being released) up for chunked dispatch if it is large. */
+static bool copy_chunk_start(VgpuWork *w)
+{
+    struct iovec *v = w->iovs ? w->iovs : &w->iov;
+
+    if ((w->xi.kind != VGPU_ITEM_HTOD && w->xi.kind != VGPU_ITEM_DTOH) ||
+        w->xi.u.copy.size <= VGPU_COPY_CHUNK_BYTES ||
+        w->xi.u.copy.iov != v || !w->xi.u.copy.iovcnt) {
+        return false;
+    }
+    w->cp_dptr = w->xi.u.copy.dptr;
+    w->cp_size = w->xi.u.copy.size;
+    w->cp_iov = v;
+    w->cp_iovcnt = w->xi.u.copy.iovcnt;
+    w->cp_off = 0;
+    w->cp_idx = 0;
+    w->cp_ioff = 0;
+    copy_chunk_prepare(w);
+    return true;
+}
+
+/* Points xi.u.copy at the whole copy again (the reply reads its size). */
+static void copy_chunk_finish(VgpuWork *w)
+{
+    copy_chunk_restore(w, false);
+    w->xi.u.copy.dptr = w->cp_dptr;
+    w->xi.u.copy.size = w->cp_size;
+    w->xi.u.copy.iov = w->cp_iov;
+    w->xi.u.copy.iovcnt = w->cp_iovcnt;
+}
+
+/*
+ * A chunk of @w (the head of its stream's released list) finished: when it
+ * succeeded and bytes remain, account for it and queue the next chunk with
+ * the policy.  Returns false when @w is to complete now (its last chunk, a
+ * failed chunk, or a context that can no longer run it).
+ */
+static bool copy_chunk_continue(VgpuServer *srv, VgpuWork *w)
+{
+    VgpuStream *s = w->stream;
+    VgpuCtx *ctx = w->ctx;
+    VgpuAcct *a = ctx->tenant->acct;
+
+    if (!w->cp_size || w->cancelled || w->status != VGPU_S_OK) {
+        return false;
+    }
+    copy_chunk_restore(w, true);
+    if (w->cp_off >= w->cp_size) {
+        return false;
+    }
+    srv->inflight--;
+    srv->policy->completed(srv->policy_data, w);
+    vgpu_acct_charge(a, w->gpu_ns, w->t_done);
+    a->items--;     /* the tenant's item count counts copies, not chunks */
+    if (w->t_done > s->last_done_ns) {
+        s->last_done_ns = w->t_done;
+    }
+    if (ctx->sticky || !ctx->tenant->conn) {
+        /* the rest never runs: complete it as cancelled, in order */
+        w->cancelled = true;
+        return false;
+    }
+    s->fl_head = w->next;
+    if (!s->fl_head) {
+        s->fl_tail = NULL;
+    }
+    copy_chunk_prepare(w);
+    s->ndisp++;
+    s->disp_engine = w->engine;
+    w->pred_ns = 0;
+    disp_append(s, w);
+    vgpu_runq_ready(srv, w);
+    return true;
+}
+
+/*
  * Finishes @w, the head of its stream's released list: counters, sticky and
  * deferred errors, event state, the reply.  Frees @w.
  */
@@ -260,6 +409,12 @@ static void work_complete(VgpuServer *srv, VgpuWork *w)
     s->fl_head = w->next;
     if (!s->fl_head) {
         s->fl_tail = NULL;
+    }
+    if (s->chunking == w) {
+        s->chunking = NULL;
+    }
+    if (w->cp_size) {
+        copy_chunk_finish(w);
     }
     if (w->kind == VGPU_WORK_EXEC && !w->cancelled) {
         srv->inflight--;
@@ -326,7 +481,8 @@ static bool stream_release(VgpuServer *srv, VgpuStream *s)
     VgpuCtx *ctx = s->ctx;
     bool progress = false;
 
-    while (s->pend_head) {
+    /* nothing passes a copy whose chunks are still being dispatched */
+    while (s->pend_head && !s->chunking) {
         VgpuWork *w = s->pend_head;
         bool cancel = ctx->sticky || !ctx->tenant->conn || w->cancelled;
 
@@ -359,6 +515,10 @@ static bool stream_release(VgpuServer *srv, VgpuStream *s)
             s->ndisp++;
             s->disp_engine = w->engine;
             w->pred_ns = 0;
+            if (copy_chunk_start(w)) {
+                /* set before the policy may submit its first chunk */
+                s->chunking = w;
+            }
             disp_append(s, w);
             vgpu_runq_ready(srv, w);
         } else if (s->ndisp) {
@@ -380,8 +540,14 @@ static bool stream_release(VgpuServer *srv, VgpuStream *s)
 void vgpu_work_submit(VgpuServer *srv, VgpuWork *w)
 {
     VgpuStream *s = w->stream;
+    bool last = !w->cp_size ||
+                w->cp_off + w->xi.u.copy.size >= w->cp_size;
     int st;
 
+    if (last && s->chunking == w) {
+        /* the stream may release what follows the copy now */
+        s->chunking = NULL;
+    }
     s->ndisp--;
     s->disp_pred_ns = s->ndisp && s->disp_pred_ns > w->pred_ns ?
                       s->disp_pred_ns - w->pred_ns : 0;
@@ -533,7 +699,9 @@ static void completions_process(VgpuServer *srv, VgpuWork *w)
                 }
             }
         }
-        work_complete(srv, w);
+        if (!copy_chunk_continue(srv, w)) {
+            work_complete(srv, w);
+        }
         stream_complete_heads(srv, s);
         /* items of several contexts interleave; kick each as it comes */
         vgpu_ctx_kick(ctx);

@@ -160,6 +160,12 @@ struct VgpuStream {
     uint8_t disp_engine;
     uint64_t disp_pred_ns;
     VgpuWork *fl_head, *fl_tail;
+    /*
+     * A copy being dispatched in chunks (stream.c): nothing behind it is
+     * released until its last chunk was submitted, so no later item of the
+     * stream can pass one of its chunks.
+     */
+    VgpuWork *chunking;
     uint64_t enq_seq, done_seq;
     uint64_t last_done_ns;
     VgpuStream *next;       /* ctx->streams */
@@ -301,6 +307,21 @@ struct VgpuWork {
     uint64_t pred_ns;       /* policy's predicted GPU time (0: none) */
     void (*release_host)(void *opaque);  /* transport resources of the copy */
     void *release_opaque;
+    /*
+     * A copy above VGPU_COPY_CHUNK_BYTES goes to the executor one chunk at
+     * a time (stream.c): xi.u.copy then describes the current chunk, these
+     * the whole copy.  cp_size 0: not chunked.
+     */
+    uint64_t cp_dptr, cp_size;
+    uint64_t cp_off;            /* bytes of the copy done before this chunk */
+    struct iovec *cp_iov;       /* w->iovs or &w->iov: owned, trimmed in place */
+    unsigned cp_iovcnt;
+    unsigned cp_idx;            /* iovec the current chunk starts in */
+    uint64_t cp_ioff;           /* ... and the offset into it */
+    unsigned cp_last;           /* iovec the current chunk ends in */
+    bool cp_sliced;             /* cp_iov entries are trimmed to the chunk */
+    struct iovec cp_first;      /* cp_iov[cp_idx] before trimming */
+    size_t cp_last_len;         /* cp_iov[cp_last].iov_len before trimming */
     uint8_t params[VGPU_WORK_INLINE_PARAMS];
 };
 
@@ -317,6 +338,15 @@ struct VgpuWork {
  */
 #define VGPU_STREAM_DISP_MAX 16
 #define VGPU_STREAM_DISP_NS 4000000ull
+
+/*
+ * Largest piece of a host<->device copy the executor gets at once: a few
+ * ms of a copy engine (a 256 MiB copy would hold it for tens of ms), so
+ * other tenants' copies interleave within the scheduler's window, yet
+ * large enough that the per-chunk round trip through the loop thread stays
+ * a small part of the chunk's transfer time.
+ */
+#define VGPU_COPY_CHUNK_BYTES (4ull << 20)
 
 typedef struct VgpuRunqPolicy {
     const char *name;
