@@ -116,6 +116,7 @@ struct vgpu_device {
 	u32 max_sg;
 	u32 max_req_size;
 	char dev_name[64];
+	atomic64_t next_seq;
 };
 
 /**
@@ -197,6 +198,7 @@ struct vgpu_cmd {
 	unsigned long data_npages;
 	bool data_dirty;
 	u32 used_len;
+	__le64 user_seq;
 };
 
 /* vgpu_drv.c */
@@ -213,6 +215,7 @@ bool vgpu_file_owns_ctx(struct vgpu_file *vfile, u64 ctx);
 /* vgpu_vq.c */
 void vgpu_vq_callback(struct virtqueue *vq);
 void vgpu_done_work(struct work_struct *work);
+void vgpu_cmd_take_seq(struct vgpu_device *vgdev, struct vgpu_cmd *vcmd);
 bool vgpu_vq_fits(struct vgpu_device *vgdev, struct vgpu_vq *q,
 		  struct vgpu_cmd *vcmd);
 int vgpu_submit_batch(struct vgpu_file *vfile, struct vgpu_cmd **cmds,

@@ -120,6 +120,7 @@ static int vgpu_prepare_cmd(struct vgpu_file *vfile,
 		goto free_cmd;
 	if (vcmd->cmd == VGPU_CMD_CTX_DESTROY && no_reply)
 		goto free_cmd;
+	vgpu_cmd_take_seq(vgdev, vcmd);
 	if (vcmd->ctx && !vgpu_file_owns_ctx(vfile, vcmd->ctx)) {
 		dev_warn_ratelimited(&vgdev->vdev->dev,
 				     "%s: context %llu is not this file's\n",

@@ -35,6 +35,26 @@ static unsigned int vgpu_cmd_need(struct vgpu_device *vgdev,
  *
  * Return: true if it fits.
  */
+/**
+ * vgpu_cmd_take_seq() - give a command a sequence number unique to the device
+ * @vgdev: the device
+ * @vcmd: a command whose request header is in the kernel copy
+ *
+ * The device matches deferred replies to requests by sequence number, and
+ * every process of the VM shares the device: numbers chosen by user space
+ * would collide, and one process's reply would land in another's buffer.
+ * The caller's own number is kept and put back into the reply.
+ *
+ * Context: any.
+ */
+void vgpu_cmd_take_seq(struct vgpu_device *vgdev, struct vgpu_cmd *vcmd)
+{
+	struct vgpu_req_hdr *hdr = vcmd->req.chunks[0].p;
+
+	vcmd->user_seq = hdr->seq;
+	hdr->seq = cpu_to_le64(atomic64_inc_return(&vgdev->next_seq));
+}
+
 bool vgpu_vq_fits(struct vgpu_device *vgdev, struct vgpu_vq *q,
 		  struct vgpu_cmd *vcmd)
 {
@@ -141,8 +161,9 @@ static void vgpu_cmd_done(struct vgpu_device *vgdev, struct vgpu_cmd *vcmd,
 			len = vcmd->resp.len;
 		}
 		if (len >= sizeof(struct vgpu_resp_hdr)) {
-			const struct vgpu_resp_hdr *rh = vcmd->resp.chunks[0].p;
+			struct vgpu_resp_hdr *rh = vcmd->resp.chunks[0].p;
 
+			rh->seq = vcmd->user_seq;
 			if (le32_to_cpu(rh->len) > len)
 				dev_err_ratelimited(&vgdev->vdev->dev,
 						    "reply to command 0x%x claims %u bytes, device wrote %u\n",
@@ -440,6 +461,7 @@ int vgpu_send_ctx_destroy(struct vgpu_device *vgdev, u64 ctx)
 	hdr->cmd = cpu_to_le32(VGPU_CMD_CTX_DESTROY);
 	hdr->len = cpu_to_le32(sizeof(*hdr));
 	hdr->ctx = cpu_to_le64(ctx);
+	vgpu_cmd_take_seq(vgdev, vcmd);
 
 	down_read(&vgdev->remove_lock);
 	if (vgdev->removed) {

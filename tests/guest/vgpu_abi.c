@@ -469,6 +469,72 @@ TEST_F(vgpu, memcpy_inline_round_trip)
 	free(resp);
 }
 
+/*
+ * Two processes of a VM choose the same sequence numbers (every copy here
+ * uses 4).  A short copy of one file that finishes while a long copy of
+ * another is still running must still get its own reply, data and all.
+ */
+TEST_F(vgpu, same_seq_from_two_files_gets_each_its_own_reply)
+{
+	size_t big = getenv("VGPU_TEST_SMALL") ? 8 << 20 : 32 << 20;
+	struct vgpu_fence_wait fw = { .timeout_ns = -1 };
+	struct vgpu_cmd_memcpy mc, *req;
+	struct vgpu_resp_hdr resp_a, *resp_b;
+	size_t small = 4096, i;
+	__u64 ctx2, dptr2, dptr_big;
+	__u8 *src;
+	int fd2;
+
+	fd2 = open(VGPU_TEST_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, vgpu_ctx_create(fd2, &ctx2));
+	ASSERT_EQ(0, vgpu_mem_alloc(fd2, ctx2, small, &dptr2));
+	ASSERT_EQ(0, vgpu_mem_alloc(self->fd, self->ctx, big, &dptr_big));
+	req = malloc(sizeof(*req) + small);
+	resp_b = malloc(sizeof(*resp_b) + small);
+	src = mmap(NULL, big, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(NULL, req);
+	ASSERT_NE(NULL, resp_b);
+	ASSERT_NE(MAP_FAILED, src);
+	memset(src, 0x5a, big);
+
+	/* File 2's buffer holds a known pattern. */
+	vgpu_memcpy_req(req, VGPU_CMD_MEMCPY_HTOD, ctx2, dptr2, small);
+	req->hdr.len = sizeof(*req) + small;
+	req->region = VGPU_REGION_INLINE;
+	for (i = 0; i < small; i++)
+		((__u8 *)(req + 1))[i] = (__u8)(i * 7 + 3);
+	ASSERT_EQ(0, vgpu_call(fd2, req, sizeof(*req) + small, resp_b,
+			       sizeof(*resp_b)));
+
+	/* File 1: a long copy, not waited for. */
+	vgpu_memcpy_req(&mc, VGPU_CMD_MEMCPY_HTOD, self->ctx, dptr_big, big);
+	memset(&resp_a, 0xa5, sizeof(resp_a));
+	ASSERT_EQ(0, vgpu_submit1(self->fd, &mc, sizeof(mc), &resp_a,
+				  sizeof(resp_a), VGPU_CMD_F_DATA_IN, src, big,
+				  0, &fw.fence));
+
+	/* File 2: a short read-back with the same sequence number. */
+	vgpu_memcpy_req(req, VGPU_CMD_MEMCPY_DTOH, ctx2, dptr2, small);
+	req->region = VGPU_REGION_INLINE;
+	ASSERT_EQ(0, vgpu_call(fd2, req, sizeof(*req), resp_b,
+			       sizeof(*resp_b) + small));
+	ASSERT_EQ(sizeof(*resp_b) + small, resp_b->len);
+	EXPECT_EQ(4, resp_b->seq);
+	for (i = 0; i < small; i++)
+		ASSERT_EQ((__u8)(i * 7 + 3), ((__u8 *)(resp_b + 1))[i]);
+
+	ASSERT_EQ(0, ioctl(self->fd, VGPU_IOCTL_FENCE_WAIT, &fw));
+	EXPECT_EQ(0, resp_a.status);
+	EXPECT_EQ(sizeof(resp_a), resp_a.len);
+	EXPECT_EQ(4, resp_a.seq);
+	munmap(src, big);
+	free(req);
+	free(resp_b);
+	close(fd2);
+}
+
 /* --- contexts belong to the file that created them ---------------------- */
 
 TEST_F(vgpu, foreign_context_is_refused)
