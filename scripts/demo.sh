@@ -270,9 +270,15 @@ except (OSError, ValueError):
     sys.exit(0)
 out = ["vgpud (last seen): %s requests" % p.get("requests", "?"),
        "peak device memory %.1f MiB" % (p.get("mem_used", 0) / 2.0**20)]
-# Anything about time or shares, whatever its name.
-out += ["%s %s" % (k, v) for k, v in sorted(p.items())
-        if "time" in k or "share" in k or k.endswith("_ns")]
+# GPU time as a person reads it, and anything else about time that vgpud
+# adds later, as it comes.  Shares are left to the vgpuctl list taken while
+# both VMs ran: the peak of a share says nothing once one VM has left.
+def show(k, v):
+    if k == "gpu_ns":
+        return "GPU time %.3f s" % (v / 1e9)
+    return "%s %s" % (k, v)
+out += [show(k, v) for k, v in sorted(p.items())
+        if "time" in k or k.endswith("_ns")]
 print(", ".join(out))
 ' "$tmp/peak.$1" 2>/dev/null || echo "vgpud: ?"
 }
