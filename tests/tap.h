@@ -43,8 +43,13 @@ struct tap_test {
 
 #define TAP_ENTRY(fn) { #fn, fn }
 
-/* Runs @tests in order; returns the process exit status. */
-static inline int tap_run(const struct tap_test *tests, size_t n)
+/*
+ * Runs @tests in order, calling @after (when not NULL) after each one, so
+ * state a failed test left behind cannot leak into the next; returns the
+ * process exit status.
+ */
+static inline int tap_run_each(const struct tap_test *tests, size_t n,
+                               void (*after)(void))
 {
     int bad = 0;
 
@@ -54,10 +59,19 @@ static inline int tap_run(const struct tap_test *tests, size_t n)
 
         fflush(stdout);
         tests[i].fn(&failed);
+        if (after) {
+            after();
+        }
         printf("%sok %zu - %s\n", failed ? "not " : "", i + 1, tests[i].name);
         bad |= failed;
     }
     return bad ? 1 : 0;
+}
+
+/* Runs @tests in order; returns the process exit status. */
+static inline int tap_run(const struct tap_test *tests, size_t n)
+{
+    return tap_run_each(tests, n, NULL);
 }
 
 #define TAP_MAIN(...)                                                       \
