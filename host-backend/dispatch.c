@@ -207,6 +207,27 @@ static void h_tenant_info(VgpuConn *c, VgpuReq *r)
     vgpu_reply(c, NULL, &ti.hdr, sizeof(ti), VGPU_S_OK, r->seq, NULL, 0);
 }
 
+/**
+ * vgpu_device_features - the VGPU_F_* bits this vgpud offers
+ * @srv: the server (its executor decides VGPU_F_PRINTF)
+ * @sg: the transport translates guest-physical tables (vhost-user)
+ *
+ * One place for GET_INFO and the vhost-user feature negotiation, so the
+ * two cannot disagree.
+ */
+uint64_t vgpu_device_features(const VgpuServer *srv, bool sg)
+{
+    uint64_t f = 1ull << VGPU_F_NO_REPLY;
+
+    if (sg) {
+        f |= 1ull << VGPU_F_SG_INDIRECT;
+    }
+    if (srv->ops->forwards_printf) {
+        f |= 1ull << VGPU_F_PRINTF;
+    }
+    return f;
+}
+
 static void h_get_info(VgpuConn *c, VgpuReq *r)
 {
     VgpuServer *srv = c->tenant->srv;
@@ -223,10 +244,7 @@ static void h_get_info(VgpuConn *c, VgpuReq *r)
         vgpu_tenant_mem_quota(c->tenant) < ri->total_mem) {
         ri->total_mem = vgpu_tenant_mem_quota(c->tenant);
     }
-    ri->features = (1ull << VGPU_F_NO_REPLY) | (1ull << VGPU_F_PRINTF);
-    if (c->ops->map_sg) {
-        ri->features |= 1ull << VGPU_F_SG_INDIRECT;
-    }
+    ri->features = vgpu_device_features(srv, c->ops->map_sg != NULL);
     memcpy(ri->name, srv->info.name, sizeof(ri->name));
     ri->name[sizeof(ri->name) - 1] = 0;
     memcpy(ri->uuid, srv->info.uuid, sizeof(ri->uuid));

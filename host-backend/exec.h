@@ -121,6 +121,12 @@ struct VgpuExecItem {
  */
 typedef struct VgpuExecOps {
     const char *name;           /* "sim", "cuda" */
+    /*
+     * Kernel printf output comes back through VgpuExecCtxHooks.print, so
+     * vgpud can hand it to the tenant (VGPU_F_PRINTF).  A GPU driver prints
+     * on vgpud's own stdout instead, with nothing that names the tenant.
+     */
+    bool forwards_printf;
 
     /* Returns VGPU_S_NOT_SUPPORTED with @err filled when unusable here. */
     int (*init)(const VgpuExecConfig *cfg, VgpuExec **out,

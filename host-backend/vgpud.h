@@ -601,6 +601,7 @@ void vgpu_hostmem_release(VgpuHostMem *h);
 /* dispatch.c */
 void vgpu_handle_request(VgpuConn *c, const void *buf, size_t len);
 void vgpu_reply_status(VgpuConn *c, VgpuCtx *ctx, uint64_t seq, int status);
+uint64_t vgpu_device_features(const VgpuServer *srv, bool sg);
 void vgpu_reply(VgpuConn *c, VgpuCtx *ctx, struct vgpu_resp_hdr *hdr,
                 size_t len, int status, uint64_t seq,
                 const void *data, size_t dlen);

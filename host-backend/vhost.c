@@ -873,14 +873,11 @@ static void vh_panic(VuDev *dev, const char *err)
 
 static uint64_t vh_get_features(VuDev *dev)
 {
-    (void)dev;
     return (1ull << VIRTIO_F_VERSION_1) |
            (1ull << VIRTIO_RING_F_INDIRECT_DESC) |
            (1ull << VIRTIO_RING_F_EVENT_IDX) |
            (1ull << VIRTIO_F_NOTIFY_ON_EMPTY) |
-           (1ull << VGPU_F_SG_INDIRECT) |
-           (1ull << VGPU_F_NO_REPLY) |
-           (1ull << VGPU_F_PRINTF);
+           vgpu_device_features(dev_vc(dev)->srv, true);
 }
 
 static void vh_set_features(VuDev *dev, uint64_t features)

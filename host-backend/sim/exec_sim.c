@@ -1276,6 +1276,7 @@ const VgpuExecOps vgpu_exec_sim_ops = {
     .ctx_create = sim_ctx_create,
     .ctx_destroy = sim_ctx_destroy,
     .ctx_cancel = sim_ctx_cancel,
+    .forwards_printf = true,
     .mem_alloc = sim_mem_alloc,
     .mem_free = sim_mem_free,
     .module_load = sim_module_load,

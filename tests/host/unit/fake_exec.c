@@ -290,6 +290,7 @@ static void f_host_unregister(VgpuExec *e, void *addr)
 
 const VgpuExecOps fake_exec_ops = {
     .name = "fake",
+    .forwards_printf = true,
     .init = f_init,
     .fini = f_fini,
     .device_info = f_device_info,
