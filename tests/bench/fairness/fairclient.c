@@ -15,7 +15,10 @@
  * truth is completed items times standalone duration, independent of
  * vgpud's own accounting.  The sixth field is how long the kernel itself
  * ran by %globaltimer (read back at the end), engine time without the
- * per-launch overhead.  Items completing after --until are not written.
+ * per-launch overhead; the seventh and eighth are when it started and
+ * ended, %globaltimer moved onto CLOCK_MONOTONIC by an offset measured at
+ * start-up (to within half a round trip, printed with --calibrate).  Items
+ * completing after --until are not written.
  * With --calibrate it prints the mean spacing of completions, back to back
  * (the standalone cost of one item), and the p50/p99 of submit-to-end.
  */
@@ -69,6 +72,35 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/*
+ * The offset from %globaltimer to CLOCK_MONOTONIC: a zero-length spin
+ * records its start between two host readings; of several tries the one
+ * with the shortest round trip bounds the offset best.  @err gets half
+ * that round trip.
+ */
+static int64_t clock_offset(CUfunction fn, CUstream st, CUdeviceptr slot,
+                            uint64_t *err)
+{
+    uint64_t zero = 0, rtt_best = UINT64_MAX, kt[2];
+    int64_t off = 0;
+    void *args[2] = { &zero, &slot };
+
+    for (int k = 0; k < 16; k++) {
+        uint64_t t0 = now_ns(), t1;
+
+        CK(cuLaunchKernel(fn, 1, 1, 1, 1, 1, 1, 0, st, args, NULL));
+        CK(cuStreamSynchronize(st));
+        t1 = now_ns();
+        CK(cuMemcpyDtoH(kt, slot, sizeof(kt)));
+        if (t1 - t0 < rtt_best) {
+            rtt_best = t1 - t0;
+            off = (int64_t)(t0 + (t1 - t0) / 2) - (int64_t)kt[0];
+        }
+    }
+    *err = rtt_best / 2;
+    return off;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -95,7 +127,8 @@ int main(int argc, char **argv)
     CUstream st;
     CUevent *ev;
     CUdeviceptr dur;
-    uint64_t nmax, *kdur, *rsub, *rend;
+    uint64_t nmax, *ktime, *rsub, *rend, off_err = 0;
+    int64_t off;
     uint64_t *sub, *lat, first_end = 0, last_end = 0, n = 0, nlat = 0;
     size_t latcap = 1 << 16;
     FILE *f = NULL;
@@ -155,22 +188,23 @@ int main(int argc, char **argv)
         perror(out);
         return 1;
     }
-    /* One duration slot per completed item, read back once at the end. */
+    /* One start/end slot per completed item, read back once at the end. */
     nmax = (until > start ? until - start : 0) / (kns ? kns : 1) + 1024;
     nmax = nmax > (4u << 20) ? (4u << 20) : nmax;
-    kdur = calloc(nmax, sizeof(*kdur));
+    ktime = calloc(2 * nmax, sizeof(*ktime));
     rsub = calloc(nmax, sizeof(*rsub));
     rend = calloc(nmax, sizeof(*rend));
-    if (!kdur || !rsub || !rend) {
+    if (!ktime || !rsub || !rend) {
         return 1;
     }
-    CK(cuMemAlloc(&dur, nmax * sizeof(uint64_t)));
+    CK(cuMemAlloc(&dur, 2 * nmax * sizeof(uint64_t)));
     /* Warm-up outside the measured interval: first launch, module ready. */
     slot = 0;
     args[0] = &kns;
     args[1] = &slot;
     CK(cuLaunchKernel(fn, 1, 1, 1, 1, 1, 1, 0, st, args, NULL));
     CK(cuStreamSynchronize(st));
+    off = clock_offset(fn, st, dur, &off_err);
 
     if (begin < start) {
         begin = start;
@@ -193,7 +227,7 @@ int main(int argc, char **argv)
                 t = rel > t ? rel : t;
                 k++;
             }
-            slot = dur + (head % nmax) * sizeof(uint64_t);
+            slot = dur + (head % nmax) * 2 * sizeof(uint64_t);
             CK(cuLaunchKernel(fn, 1, 1, 1, 1, 1, 1, 0, st, args, NULL));
             CK(cuEventRecord(ev[head % depth], st));
             sub[head % depth] = t;
@@ -234,22 +268,28 @@ int main(int argc, char **argv)
 
         /* Item i went to slot i: items complete in stream order. */
         CK(cuStreamSynchronize(st));
-        CK(cuMemcpyDtoH(kdur, dur, m * sizeof(uint64_t)));
+        CK(cuMemcpyDtoH(ktime, dur, 2 * m * sizeof(uint64_t)));
         for (uint64_t i = 0; i < m; i++) {
             uint64_t b = rend[i] > cost ? rend[i] - cost : 0;
+            uint64_t k0 = ktime[2 * i], k1 = ktime[2 * i + 1];
+            int64_t h0 = (int64_t)k0 + off - (int64_t)start;
+            int64_t h1 = (int64_t)k1 + off - (int64_t)start;
 
             fprintf(f, "%d,0,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-                    "\n", tenant, rsub[i], b, rend[i], kdur[i]);
+                    ",%" PRIu64 ",%" PRIu64 "\n", tenant, rsub[i], b,
+                    rend[i], k1 - k0, (uint64_t)(h0 > 0 ? h0 : 0),
+                    (uint64_t)(h1 > 0 ? h1 : 0));
         }
         fclose(f);
     }
     if (calibrate) {
         qsort(lat, nlat, sizeof(*lat), cmp_u64);
-        printf("%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+        printf("%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+               "\n",
                n > 1 ? (last_end - first_end) / (n - 1) : 0, n,
                nlat ? lat[nlat / 2] : 0,
                nlat ? lat[(size_t)(nlat * 0.99) < nlat ?
-                          (size_t)(nlat * 0.99) : nlat - 1] : 0);
+                          (size_t)(nlat * 0.99) : nlat - 1] : 0, off_err);
     }
     return 0;
 }

@@ -506,8 +506,10 @@ static void sc_decision_cost(void)
 typedef struct Trace {
     TmRecord *rec;
     TmRecord *krec;             /* start = end - kernel's own duration */
+    TmRecord *grec;             /* start, end: the kernel's own timestamps */
     size_t n;
     bool has_k;                 /* every line had the sixth field */
+    bool has_g;                 /* every line had the seventh and eighth */
 } Trace;
 
 static int load_trace(const char *path, Trace *t)
@@ -518,18 +520,21 @@ static int load_trace(const char *path, Trace *t)
 
     t->rec = NULL;
     t->krec = NULL;
+    t->grec = NULL;
     t->n = 0;
     t->has_k = true;
+    t->has_g = true;
     if (!f) {
         fprintf(stderr, "fairness: %s: %s\n", path, strerror(errno));
         return -1;
     }
     while (fgets(line, sizeof(line), f)) {
         TmRecord r;
-        uint64_t kd = 0;
+        uint64_t kd = 0, k0 = 0, k1 = 0;
         int got = sscanf(line, "%d,%d,%" SCNu64 ",%" SCNu64 ",%" SCNu64
-                         ",%" SCNu64, &r.tenant, &r.cls, &r.submit_ns,
-                         &r.start_ns, &r.end_ns, &kd);
+                         ",%" SCNu64 ",%" SCNu64 ",%" SCNu64, &r.tenant,
+                         &r.cls, &r.submit_ns, &r.start_ns, &r.end_ns, &kd,
+                         &k0, &k1);
 
         if (got < 5 || r.tenant < 0 || r.tenant >= MAXT) {
             continue;
@@ -538,15 +543,20 @@ static int load_trace(const char *path, Trace *t)
             cap = cap ? 2 * cap : 4096;
             t->rec = realloc(t->rec, cap * sizeof(*t->rec));
             t->krec = realloc(t->krec, cap * sizeof(*t->krec));
-            if (!t->rec || !t->krec) {
+            t->grec = realloc(t->grec, cap * sizeof(*t->grec));
+            if (!t->rec || !t->krec || !t->grec) {
                 fclose(f);
                 return -1;
             }
         }
-        t->has_k &= got == 6 && kd > 0;
+        t->has_k &= got >= 6 && kd > 0;
+        t->has_g &= got == 8 && k1 > k0;
         t->rec[t->n] = r;
         r.start_ns = r.end_ns > kd ? r.end_ns - kd : 0;
-        t->krec[t->n++] = r;
+        t->krec[t->n] = r;
+        r.start_ns = k0;
+        r.end_ns = k1;
+        t->grec[t->n++] = r;
     }
     fclose(f);
     return 0;
@@ -605,19 +615,96 @@ static double trace_idle_pct(const Trace *t, uint64_t dur)
     return 100.0 * (double)idle / (double)nb;
 }
 
-static void trace_latency(const Trace *t, int tenant, uint64_t *p50,
-                          uint64_t *p99)
+typedef struct Span {
+    uint64_t a, b;
+} Span;
+
+static int cmp_span(const void *x, const void *y)
 {
-    uint64_t *v = malloc((t->n + 1) * sizeof(*v));
+    const Span *p = x, *q = y;
+
+    return p->a < q->a ? -1 : p->a > q->a;
+}
+
+/* Sorts and merges @n spans in place (clipped to [0, @dur)); returns how many remain. */
+static size_t span_union(Span *s, size_t n, uint64_t dur)
+{
+    size_t m = 0;
+
+    qsort(s, n, sizeof(*s), cmp_span);
+    for (size_t k = 0; k < n; k++) {
+        Span v = { s[k].a, s[k].b < dur ? s[k].b : dur };
+
+        if (v.a >= v.b) {
+            continue;
+        }
+        if (m && v.a <= s[m - 1].b) {
+            s[m - 1].b = v.b > s[m - 1].b ? v.b : s[m - 1].b;
+        } else {
+            s[m++] = v;
+        }
+    }
+    return m;
+}
+
+/*
+ * Idle with backlog from the kernels' own timestamps (@g: start, end by
+ * %globaltimer): the share of the time in which some kernel was
+ * outstanding (from its submit to its end) during which no kernel ran.
+ * Exact up to the clock offset; the time a launch spends travelling to
+ * vgpud counts as backlog, so on an otherwise idle engine it is an upper
+ * bound.
+ */
+static double gpu_idle_pct(const TmRecord *g, size_t n, uint64_t dur)
+{
+    Span *o = malloc((n + 1) * sizeof(*o)), *u = malloc((n + 1) * sizeof(*u));
+    size_t no, nu, i = 0, j = 0;
+    uint64_t out = 0, both = 0;
+    double pct = NAN;
+
+    if (!o || !u) {
+        goto done;
+    }
+    for (size_t k = 0; k < n; k++) {
+        o[k] = (Span){ g[k].submit_ns, g[k].end_ns };
+        u[k] = (Span){ g[k].start_ns, g[k].end_ns };
+    }
+    no = span_union(o, n, dur);
+    nu = span_union(u, n, dur);
+    for (size_t k = 0; k < no; k++) {
+        out += o[k].b - o[k].a;
+    }
+    while (i < no && j < nu) {
+        uint64_t a = o[i].a > u[j].a ? o[i].a : u[j].a;
+        uint64_t b = o[i].b < u[j].b ? o[i].b : u[j].b;
+
+        both += b > a ? b - a : 0;
+        if (o[i].b < u[j].b) {
+            i++;
+        } else {
+            j++;
+        }
+    }
+    pct = out ? 100.0 * (double)(out - both) / (double)out : 0.0;
+done:
+    free(o);
+    free(u);
+    return pct;
+}
+
+static void trace_latency_of(const TmRecord *rec, size_t nrec, int tenant,
+                             uint64_t *p50, uint64_t *p99)
+{
+    uint64_t *v = malloc((nrec + 1) * sizeof(*v));
     size_t n = 0;
 
     *p50 = *p99 = 0;
     if (!v) {
         return;
     }
-    for (size_t k = 0; k < t->n; k++) {
-        if (t->rec[k].tenant == tenant) {
-            v[n++] = t->rec[k].end_ns - t->rec[k].submit_ns;
+    for (size_t k = 0; k < nrec; k++) {
+        if (rec[k].tenant == tenant) {
+            v[n++] = rec[k].end_ns - rec[k].submit_ns;
         }
     }
     if (n) {
@@ -625,6 +712,12 @@ static void trace_latency(const Trace *t, int tenant, uint64_t *p50,
         *p99 = tm_quantile(v, n, 0.99);
     }
     free(v);
+}
+
+static void trace_latency(const Trace *t, int tenant, uint64_t *p50,
+                          uint64_t *p99)
+{
+    trace_latency_of(t->rec, t->n, tenant, p50, p99);
 }
 
 static void trace_shares(const Trace *t, int nt, uint64_t dur, char *buf,
@@ -643,6 +736,52 @@ static void trace_shares(const Trace *t, int nt, uint64_t dur, char *buf,
     }
 }
 
+static void trace_free(Trace *t)
+{
+    free(t->rec);
+    free(t->krec);
+    free(t->grec);
+}
+
+/*
+ * The rows measured from the kernels' own start and end timestamps:
+ * whether the engine ever idled with work outstanding, and the light
+ * tenant's latency from submit to the end of its kernel (without the reply
+ * back to the client), against the same from @alone_trace (the light
+ * tenant alone), when given.
+ */
+static void gpu_rows(const Trace *ts, const Trace *tf, uint64_t dur,
+                     int light, const char *alone_trace, const char *target)
+{
+    printf("GPU-timed (each kernel's own %%globaltimer start and end):\n");
+    row("  idle with backlog (%)", "%.2f", gpu_idle_pct(ts->grec, ts->n, dur),
+        gpu_idle_pct(tf->grec, tf->n, dur), "< 1");
+    if (light >= 0) {
+        uint64_t s50, s99, f50, f99, a50 = 0, a99 = 0;
+        Trace ta;
+
+        trace_latency_of(ts->grec, ts->n, light, &s50, &s99);
+        trace_latency_of(tf->grec, tf->n, light, &f50, &f99);
+        if (alone_trace && !load_trace(alone_trace, &ta)) {
+            if (ta.has_g) {
+                trace_latency_of(ta.grec, ta.n, 0, &a50, &a99);
+            }
+            trace_free(&ta);
+        }
+        row("  light p50, submit to kernel end (ms)", "%.3f", s50 / 1e6,
+            f50 / 1e6, "");
+        row("  light p99, submit to kernel end (ms)", "%.3f", s99 / 1e6,
+            f99 / 1e6, "");
+        if (a99) {
+            printf("  (alone: p50 %.3f ms, p99 %.3f ms)\n", a50 / 1e6,
+                   a99 / 1e6);
+            row("  light p99 inflation (ms)", "%.3f",
+                ((double)s99 - (double)a99) / 1e6,
+                ((double)f99 - (double)a99) / 1e6, target);
+        }
+    }
+}
+
 /*
  * The table of one scenario run against vgpud: @wfq and @fifo traces of
  * the same run, tenants weighted @weights, @light the periodic tenant (-1:
@@ -651,8 +790,8 @@ static void trace_shares(const Trace *t, int nt, uint64_t dur, char *buf,
  */
 static int report(const char *id, const char *title, const char *wfq,
                   const char *fifo, const char *weights, uint64_t dur,
-                  int light, uint64_t alone_p99, const char *targets,
-                  int join, uint64_t join_ns)
+                  int light, uint64_t alone_p99, const char *alone_trace,
+                  const char *targets, int join, uint64_t join_ns)
 {
     TmTenant tn[MAXT] = { 0 };
     Trace ts, tf;
@@ -754,10 +893,11 @@ static int report(const char *id, const char *title, const char *wfq,
         printf("%-34s wfq: %s\n%-34s fifo: %s\n", "  share per tenant (%)",
                a, "", b);
     }
-    free(ts.rec);
-    free(tf.rec);
-    free(ts.krec);
-    free(tf.krec);
+    if (ts.has_g && tf.has_g) {
+        gpu_rows(&ts, &tf, dur, light, alone_trace, t[3]);
+    }
+    trace_free(&ts);
+    trace_free(&tf);
     return 0;
 }
 
@@ -777,11 +917,10 @@ static int from_trace(const char *path, const char *weights)
     }
     sh = tm_share(t.rec, t.n, 0, tn, nt, 0, (end + SEC / 2) / SEC * SEC, SEC);
     printf("trace %s: %zu items, %d windows of 1 s\n", path, t.n, sh.windows);
-    free(t.krec);
     printf("share error mean %.2f pp, max %.2f pp, Jain %.4f, min/max %.3f, "
            "max slowdown %.2fx\n", sh.err_mean_pp, sh.err_max_pp,
            sh.jain_min, sh.mmr_min, sh.slowdown_max);
-    free(t.rec);
+    trace_free(&t);
     return 0;
 }
 
@@ -792,9 +931,9 @@ static void usage(void)
            "       fairness --from-trace FILE --weights W1,W2,...\n"
            "       fairness --report ID --title T --trace WFQ.csv "
            "--fifo-trace FIFO.csv --weights W1,...\n"
-           "                --duration-ms N [--light I --alone-p99-ns N] "
-           "[--targets 'ERR;JAIN;MMR;LAT']\n"
-           "                [--join I:MS]\n");
+           "                --duration-ms N [--light I --alone-p99-ns N "
+           "[--alone-trace CSV]]\n"
+           "                [--targets 'ERR;JAIN;MMR;LAT'] [--join I:MS]\n");
 }
 
 int main(int argc, char **argv)
@@ -813,13 +952,14 @@ int main(int argc, char **argv)
         { "duration-ms", required_argument, NULL, 'D' },
         { "light", required_argument, NULL, 'L' },
         { "alone-p99-ns", required_argument, NULL, 'A' },
+        { "alone-trace", required_argument, NULL, 'a' },
         { "targets", required_argument, NULL, 'X' },
         { "join", required_argument, NULL, 'J' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *trace = NULL, *weights = NULL, *rep = NULL, *title = "";
-    const char *wfq = NULL, *fifo = NULL, *targets = NULL;
+    const char *wfq = NULL, *fifo = NULL, *targets = NULL, *alone_tr = NULL;
     uint64_t dur = 0, alone = 0;
     int light = -1, join = -1;
     uint64_t join_ns = 0;
@@ -852,6 +992,7 @@ int main(int argc, char **argv)
         case 'D': dur = strtoull(optarg, NULL, 0) * MS; break;
         case 'L': light = atoi(optarg); break;
         case 'A': alone = strtoull(optarg, NULL, 0); break;
+        case 'a': alone_tr = optarg; break;
         case 'X': targets = optarg; break;
         case 'J':
             if (sscanf(optarg, "%d:%" SCNu64, &join, &join_ns) != 2) {
@@ -874,7 +1015,7 @@ int main(int argc, char **argv)
             return 2;
         }
         return report(rep, title, wfq, fifo, weights, dur, light, alone,
-                      targets, join, join_ns);
+                      alone_tr, targets, join, join_ns);
     }
     if (trace) {
         return from_trace(trace, weights ? weights : "1,1");

@@ -2,9 +2,9 @@
 // spin_kernel.cu - the calibrated kernel of the fairness benchmark: one
 // thread spins on %globaltimer for @ns nanoseconds, so a "kernel of length
 // d" costs d of engine time on the sim backend and on a GPU alike.  When
-// @out is set it stores how long it ran by %globaltimer, which the
-// benchmark reports as a second ground truth (engine time actually spent,
-// without the per-launch overhead around the kernel).
+// @out is set it stores when it started and when it ended by %globaltimer
+// (out[0], out[1]): the benchmark's second ground truth, engine time
+// actually spent and when, without the per-launch overhead around it.
 
 extern "C" __global__ void spin(unsigned long long ns, unsigned long long *out)
 {
@@ -14,6 +14,8 @@ extern "C" __global__ void spin(unsigned long long ns, unsigned long long *out)
     do {
         asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
     } while (t - t0 < ns);
-    if (out)
-        *out = t - t0;
+    if (out) {
+        out[0] = t0;
+        out[1] = t;
+    }
 }

@@ -60,7 +60,8 @@ declare -A cost alone_p99
 # standalone cost of one kernel of @1 ns (mean spacing of completions) and
 # for periodic runs the alone p99 of submit to end.
 calibrate() {
-    local k=$1 depth=$2 period=${3:-0} t out
+    local k=$1 depth=$2 period=${3:-0} t out keep=()
+    ((period)) && keep=(--out "$work/alone.$k.csv")
     # Back to back a quarter of the run time; periodic the whole run time,
     # for enough samples (one per period) that its p99 means something.
     local len=$((secs * 250000000))
@@ -68,13 +69,14 @@ calibrate() {
     t=$("$client" --now)
     out=$("$client" --kernel-ns "$k" --depth "$depth" --period-ns "$period" \
         --start $((t + 300000000)) --until $((t + 300000000 + len)) \
-        --calibrate)
-    read -r c n p50 p99 <<<"$out"
+        --calibrate "${keep[@]}")
+    read -r c n p50 p99 err <<<"$out"
     if ((period)); then
         alone_p99[$k]=$p99
-        printf '  %8.3f ms kernel every %.0f ms alone: p50 %.3f ms, p99 %.3f ms (%s items)\n' \
+        printf '  %8.3f ms kernel every %.0f ms alone: p50 %.3f ms, p99 %.3f ms (%s items; kernel clock offset +-%.1f us)\n' \
             "$(bc -l <<<"$k/1000000")" "$(bc -l <<<"$period/1000000")" \
-            "$(bc -l <<<"$p50/1000000")" "$(bc -l <<<"$p99/1000000")" "$n"
+            "$(bc -l <<<"$p50/1000000")" "$(bc -l <<<"$p99/1000000")" "$n" \
+            "$(bc -l <<<"$err/1000")"
     else
         cost[$k]=$c
         printf '  %8.3f ms kernel alone, back to back (depth %s): %.3f ms per item (%s items)\n' \
@@ -133,10 +135,12 @@ scenario() {
     "$report" --report "$id" --title "$title" --trace "$work/$id.wfq.csv" \
         --fifo-trace "$work/$id.fifo.csv" --weights "$weights" \
         --duration-ms $((secs * 1000)) --light "$light" \
-        --alone-p99-ns "$alone" --targets "$targets" ${join:+--join "$join"}
+        --alone-p99-ns "$alone" --targets "$targets" ${join:+--join "$join"} \
+        ${alone_trace:+--alone-trace "$alone_trace"}
 }
 
 join=
+alone_trace=
 
 mkdir -p "$work/d"
 scenarios=("$@")
@@ -188,6 +192,7 @@ if want equal-8; then
 fi
 if want light; then
     heavy=()
+    alone_trace=$work/alone.$(us 200).csv
     for n in 1 3 7; do
         heavy+=("1:$one:10:0")
         while ((${#heavy[@]} < n)); do heavy+=("1:$one:10:0"); done
@@ -195,6 +200,7 @@ if want light; then
             ";;;<= 1 heavy kernel + 0.5 ms" 0 "${alone_p99[$(us 200)]}" \
             "1:$(us 200):1:$(ms 10)" "${heavy[@]}"
     done
+    alone_trace=
 fi
 if want flood; then
     scenario flood "flood adversary: 20 us kernels, 1000 queued, against 2 ms kernels" \
