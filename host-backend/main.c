@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -133,10 +134,39 @@ static int backend_init(VgpuServer *srv, const char *name, unsigned threads)
     return 0;
 }
 
-static void loop_once(VgpuServer *srv, const sigset_t *waitmask, int timeout)
+/*
+ * Waits for events at most @timeout_ns (-1: no limit).  epoll_pwait2
+ * keeps the scheduler's sub-millisecond deadlines; where the kernel lacks
+ * it (before Linux 5.11) the wait falls back to whole milliseconds.
+ */
+static int loop_wait(VgpuServer *srv, struct epoll_event *evs, int max,
+                     int64_t timeout_ns, const sigset_t *waitmask)
+{
+    static bool no_pwait2;
+    struct timespec ts = { .tv_sec = timeout_ns / 1000000000,
+                           .tv_nsec = timeout_ns % 1000000000 };
+    int n;
+
+    if (!no_pwait2) {
+        n = epoll_pwait2(srv->epfd, evs, max, timeout_ns < 0 ? NULL : &ts,
+                         waitmask);
+        if (n >= 0 || errno != ENOSYS) {
+            return n;
+        }
+        no_pwait2 = true;
+        vgpu_info("epoll_pwait2 unavailable: scheduler deadlines rounded "
+                  "up to 1 ms");
+    }
+    return epoll_pwait(srv->epfd, evs, max,
+                       timeout_ns < 0 ? -1 :
+                       (int)((timeout_ns + 999999) / 1000000), waitmask);
+}
+
+static void loop_once(VgpuServer *srv, const sigset_t *waitmask,
+                      int64_t timeout_ns)
 {
     struct epoll_event evs[64];
-    int n = epoll_pwait(srv->epfd, evs, 64, timeout, waitmask);
+    int n = loop_wait(srv, evs, 64, timeout_ns, waitmask);
 
     /* requests below then see every completion that already happened */
     vgpu_completions_drain(srv);
@@ -388,8 +418,14 @@ int main(int argc, char **argv)
               o.fd >= 0 ? "--fd" : o.socket_path, o.admin_path,
               srv.info.name);
 
+    /*
+     * The scheduler's deadlines hand work to the engine a few hundred
+     * microseconds ahead; the default 50 us timer slack would eat into
+     * that, so the loop thread asks for 1 us.
+     */
+    prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
     while (!quit_signal) {
-        loop_once(&srv, &waitmask, vgpu_runq_timeout_ms(&srv));
+        loop_once(&srv, &waitmask, vgpu_runq_timeout_ns(&srv, vgpu_now_ns()));
     }
     vgpu_info("signal %d: shutting down", (int)quit_signal);
     rc = 0;

@@ -352,24 +352,26 @@ void vgpu_runq_completed(VgpuServer *srv, VgpuWork *w)
 }
 
 /**
- * vgpu_runq_timeout_ms - how long the loop may sleep before the policy
+ * vgpu_runq_timeout_ns - how long the loop may sleep before the policy
  * wants to be asked again (a cap or the dispatch window frees up then)
+ * @now: the current vgpu_now_ns()
  *
- * Returns -1 (no deadline) or milliseconds, rounded up.
+ * Returns -1 (no deadline), or nanoseconds, at most one second.  Not
+ * rounded: the window hands the next item over a fraction of a
+ * millisecond before the engine runs dry, so a millisecond timer would
+ * let it run dry.
  */
-int vgpu_runq_timeout_ms(VgpuServer *srv)
+int64_t vgpu_runq_timeout_ns(const VgpuServer *srv, uint64_t now)
 {
-    uint64_t now, at = srv->runq_retry_at;
+    uint64_t at = srv->runq_retry_at;
 
     if (at == VGPU_SCHED_NEVER || at == 0) {
         return -1;
     }
-    now = vgpu_now_ns();
     if (at <= now) {
         return 0;
     }
-    at = (at - now + 999999) / 1000000;
-    return at > 1000 ? 1000 : (int)at;
+    return at - now > 1000000000ull ? 1000000000ll : (int64_t)(at - now);
 }
 
 /* Takes every queued (not yet submitted) item of @ctx out of the policy. */

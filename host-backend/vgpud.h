@@ -377,7 +377,7 @@ void vgpu_runq_fini(VgpuServer *srv);
 void vgpu_runq_ready(VgpuServer *srv, VgpuWork *w);
 void vgpu_runq_completed(VgpuServer *srv, VgpuWork *w);
 void vgpu_runq_pump(VgpuServer *srv);
-int vgpu_runq_timeout_ms(VgpuServer *srv);
+int64_t vgpu_runq_timeout_ns(const VgpuServer *srv, uint64_t now);
 VgpuWork *vgpu_runq_remove_ctx(VgpuServer *srv, VgpuCtx *ctx);
 
 /* ---- waiters ------------------------------------------------------------ */

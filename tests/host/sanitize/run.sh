@@ -36,7 +36,7 @@ else
     exit 1
 fi
 
-for t in test_handles test_validate test_protocol test_copy_chunks; do
+for t in test_handles test_validate test_protocol test_copy_chunks test_runq; do
     out=$("$asan/bin/tests/unit/$t" 2>&1)
     trc=$?
     while IFS= read -r line; do

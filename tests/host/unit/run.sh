@@ -7,7 +7,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/../../.." && pwd)
 BUILD=${BUILD:-$top/build}
 bin=$BUILD/bin/tests/unit
-tests=(test_handles test_validate test_protocol test_tenant_info test_copy_chunks)
+tests=(test_handles test_validate test_protocol test_tenant_info test_copy_chunks test_runq)
 
 if ! make -s -C "$top/tests/host/unit" BUILD="$BUILD" >&2; then
     echo "1..1"
