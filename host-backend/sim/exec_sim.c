@@ -43,13 +43,16 @@ struct VgpuExec {
      * The compute engine: owned by one context at a time (any number of
      * its streams), as a GPU time-slices contexts.  A context waiting for
      * it stops further streams of the owner from joining, so no context
-     * starves.
+     * starves, and waiters are served in the order they arrived (tickets),
+     * so the order vgpud's scheduler hands work over is the order it runs.
      */
     pthread_mutex_t eng_lock;
     pthread_cond_t eng_cond;
     VgpuExecCtx *eng_owner;
     unsigned eng_users;
     unsigned eng_waiting;
+    uint64_t eng_next_ticket;   /* the next waiter's ticket */
+    uint64_t eng_serving;       /* the ticket whose turn is next */
     pthread_mutex_t htod_lock;  /* the host-to-device copy engine */
     pthread_mutex_t dtoh_lock;  /* the device-to-host copy engine */
 };
@@ -375,12 +378,20 @@ static int run_item(VgpuExecCtx *ctx, VgpuExecStream *s, VgpuExecItem *it);
 static void compute_acquire(VgpuExec *e, VgpuExecCtx *c)
 {
     pthread_mutex_lock(&e->eng_lock);
-    /* Join the owner's other streams only while no one else waits. */
-    if (e->eng_owner != c || e->eng_waiting) {
+    /*
+     * Join the owner's other streams, or take a free engine, only while no
+     * one else waits; otherwise queue behind the waiters.  A thread that
+     * just released the engine thus cannot take it straight back from a
+     * waiter that has not woken yet.
+     */
+    if ((e->eng_owner && e->eng_owner != c) || e->eng_waiting) {
+        uint64_t ticket = e->eng_next_ticket++;
+
         e->eng_waiting++;
-        while (e->eng_owner) {
+        while (e->eng_owner || e->eng_serving != ticket) {
             pthread_cond_wait(&e->eng_cond, &e->eng_lock);
         }
+        e->eng_serving++;
         e->eng_waiting--;
     }
     e->eng_owner = c;

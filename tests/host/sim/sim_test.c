@@ -6,6 +6,7 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include "../../tap.h"
 #include "simtest.h"
@@ -1536,6 +1537,76 @@ TEST(kernels_of_different_contexts_never_overlap)
     }
 }
 
+/* A one-thread launch of spin_ptx's "spin" writing [start, end] to @prm[0]. */
+static void spin_item(VgpuExecItem *i, VgpuExecModule *m, uint64_t *prm,
+                      SimWait *w)
+{
+    memset(i, 0, sizeof(*i));
+    i->kind = VGPU_ITEM_LAUNCH;
+    i->u.launch.func = func(m, "spin", NULL);
+    i->u.launch.grid[0] = i->u.launch.grid[1] = i->u.launch.grid[2] = 1;
+    i->u.launch.block[0] = i->u.launch.block[1] = i->u.launch.block[2] = 1;
+    i->u.launch.params = prm;
+    i->u.launch.param_bytes = 16;
+    i->done = simtest_done;
+    i->opaque = w;
+}
+
+/*
+ * Waiters get the compute engine in the order they came: a context whose
+ * kernel ends must not take the engine straight back for its next kernel
+ * ahead of another context already waiting (vgpud's scheduler chose the
+ * waiter first).  Context A runs a 45 ms kernel (under the 50 ms time
+ * slice) with a short one queued behind it; B's kernel, submitted 5 ms in,
+ * waits for the engine the rest of A's first kernel and must run before
+ * A's second.
+ */
+TEST(a_waiting_context_gets_the_engine_before_the_releasing_one_comes_back)
+{
+    VgpuExecCtx *a = new_ctx(), *b = new_ctx();
+    SimWait w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0 };
+    VgpuExecModule *ma, *mb;
+    VgpuExecItem ia[2], ib;
+    uint64_t da, db, pa[2][2], pb[2], ta[2][2], tb[2];
+    int rc;
+
+    ma = load_text(a, spin_ptx, &rc);
+    CHECK_EQ(rc, 0);
+    mb = load_text(b, spin_ptx, &rc);
+    CHECK_EQ(rc, 0);
+    da = dalloc(a, 32);
+    db = dalloc(b, 16);
+    for (int k = 0; k < 2; k++) {
+        pa[k][0] = da + 16 * (uint64_t)k;
+        pa[k][1] = k ? 1000 * 1000 : 45 * 1000 * 1000;
+        spin_item(&ia[k], ma, pa[k], &w);
+        CHECK_EQ(vgpu_exec_sim_ops.submit(a, &ia[k]), 0);
+    }
+    usleep(5 * 1000);
+    pb[0] = db;
+    pb[1] = 1000 * 1000;
+    spin_item(&ib, mb, pb, &w);
+    CHECK_EQ(vgpu_exec_sim_ops.submit(b, &ib), 0);
+    pthread_mutex_lock(&w.m);
+    while (w.done < 3) {
+        pthread_cond_wait(&w.c, &w.m);
+    }
+    pthread_mutex_unlock(&w.m);
+    CHECK_EQ(w.status, 0);
+    CHECK_EQ(simtest_dtoh(a, ta, da, sizeof(ta)), 0);
+    CHECK_EQ(simtest_dtoh(b, tb, db, sizeof(tb)), 0);
+    printf("# A1 [0, %llu] B [%llu, %llu] A2 [%llu, %llu] ns\n",
+           (unsigned long long)(ta[0][1] - ta[0][0]),
+           (unsigned long long)(tb[0] - ta[0][0]),
+           (unsigned long long)(tb[1] - ta[0][0]),
+           (unsigned long long)(ta[1][0] - ta[0][0]),
+           (unsigned long long)(ta[1][1] - ta[0][0]));
+    CHECK(tb[0] >= ta[0][1]);
+    CHECK(ta[1][0] >= tb[1]);
+    vgpu_exec_sim_ops.ctx_destroy(a);
+    vgpu_exec_sim_ops.ctx_destroy(b);
+}
+
 /* Waits up to @secs for @w to count @n completions; false on time-out. */
 static bool wait_done(SimWait *w, int n, int secs)
 {
@@ -1720,6 +1791,7 @@ int main(void)
         TAP_ENTRY(mem_free_does_not_wait_for_a_running_kernel_nor_break_it),
         TAP_ENTRY(streams_run_in_order_and_complete_every_item),
         TAP_ENTRY(kernels_of_different_contexts_never_overlap),
+        TAP_ENTRY(a_waiting_context_gets_the_engine_before_the_releasing_one_comes_back),
         TAP_ENTRY(an_endless_kernel_neither_blocks_other_contexts_nor_outlives_its_own),
         TAP_ENTRY(local_and_shared_memory_start_zeroed_for_every_launch),
         TAP_ENTRY(device_info_describes_an_sm75_class_device),
