@@ -288,7 +288,14 @@ static void pred_learn(VgpuSched *s, const VgpuSchedItem *it, uint64_t ns)
         uint64_t owner = pred_owner(s, it->tenant);
         PredSlot *ps = pred_find(s, owner, it->key, true);
 
-        if (ps->owner != owner || ps->key != it->key) {
+        /*
+         * Up at once, down slowly: a kernel predicted short but long
+         * commits more work than the window allows (everyone waits
+         * behind it), one predicted long but short only leaves the
+         * window under-filled until the average comes down.
+         */
+        if (ps->owner != owner || ps->key != it->key ||
+            (double)ns > ps->ns) {
             ps->owner = owner;
             ps->key = it->key;
             ps->ns = (double)ns;

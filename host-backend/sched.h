@@ -70,7 +70,8 @@ typedef enum VgpuSchedClass {
  * @max_tenants: tenant slots (ids are 0 .. max_tenants - 1).  256.
  * @predictor_slots: cost predictor hash table size (power of two).  4096.
  * @predictor_alpha: weight of a new measurement in the moving average
- *     (0, 1].  0.25.
+ *     (0, 1] of a kernel key's cost, when it is below the average (one
+ *     above it replaces the average).  0.25.
  */
 typedef struct VgpuSchedParams {
     uint64_t window_ns;

@@ -661,6 +661,39 @@ TEST(unseen_kernel_is_predicted_short_then_learnt)
     vgpu_sched_free(s);
 }
 
+/*
+ * A kernel whose cost rises (same function and shape, a larger argument)
+ * is predicted at its new cost from the first long completion on, so the
+ * window does not commit a queue of it at the old, short prediction; a
+ * cost that falls comes down by the moving average.
+ */
+TEST(a_rising_cost_is_learnt_at_once_a_falling_one_gradually)
+{
+    VgpuSched *s = vgpu_sched_new(NULL);
+    VgpuSchedItem it;
+    uint64_t now = 0, p;
+    int a = vgpu_sched_tenant_add(s, 1, 0);
+
+    for (int k = 0; k < 16; k++) {
+        it = (VgpuSchedItem){ .key = 5 };
+        vgpu_sched_enqueue(s, a, VGPU_SCHED_COMPUTE, &it, now);
+        CHECK(step(s, &now, 10 * US) == &it);
+    }
+    it = (VgpuSchedItem){ .key = 5 };
+    CHECK_EQ(vgpu_sched_predict(s, a, VGPU_SCHED_COMPUTE, &it), 10 * US);
+    vgpu_sched_enqueue(s, a, VGPU_SCHED_COMPUTE, &it, now);
+    CHECK(step(s, &now, MS) == &it);
+    it = (VgpuSchedItem){ .key = 5 };
+    CHECK_EQ(vgpu_sched_predict(s, a, VGPU_SCHED_COMPUTE, &it), MS);
+    vgpu_sched_enqueue(s, a, VGPU_SCHED_COMPUTE, &it, now);
+    CHECK(step(s, &now, 200 * US) == &it);
+    it = (VgpuSchedItem){ .key = 5 };
+    p = vgpu_sched_predict(s, a, VGPU_SCHED_COMPUTE, &it);
+    /* 1 ms + 0.25 * (200 us - 1 ms) */
+    CHECK_EQ(p, 800 * US);
+    vgpu_sched_free(s);
+}
+
 TEST(window_bounds_predicted_work_in_flight_and_says_when_to_retry)
 {
     VgpuSchedParams p;
@@ -976,6 +1009,7 @@ TAP_MAIN(
     TAP_ENTRY(copy_engines_have_their_own_clocks),
     TAP_ENTRY(copies_split_into_near_equal_chunks_that_cover_them),
     TAP_ENTRY(unseen_kernel_is_predicted_short_then_learnt),
+    TAP_ENTRY(a_rising_cost_is_learnt_at_once_a_falling_one_gradually),
     TAP_ENTRY(window_bounds_predicted_work_in_flight_and_says_when_to_retry),
     TAP_ENTRY(long_item_is_handed_over_a_lead_before_the_engine_runs_dry),
     TAP_ENTRY(light_tenant_waits_at_most_one_heavy_kernel_and_half_a_millisecond),
