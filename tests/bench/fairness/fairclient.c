@@ -76,7 +76,9 @@ static int cmp_u64(const void *a, const void *b)
  * The offset from %globaltimer to CLOCK_MONOTONIC: a zero-length spin
  * records its start between two host readings; of several tries the one
  * with the shortest round trip bounds the offset best.  @err gets half
- * that round trip.
+ * that round trip.  The probes run as two threads, a launch shape of their
+ * own: vgpud predicts a kernel's cost per function and shape, and the
+ * measured kernels must not start out predicted as short as the probes.
  */
 static int64_t clock_offset(CUfunction fn, CUstream st, CUdeviceptr slot,
                             uint64_t *err)
@@ -88,7 +90,7 @@ static int64_t clock_offset(CUfunction fn, CUstream st, CUdeviceptr slot,
     for (int k = 0; k < 16; k++) {
         uint64_t t0 = now_ns(), t1;
 
-        CK(cuLaunchKernel(fn, 1, 1, 1, 1, 1, 1, 0, st, args, NULL));
+        CK(cuLaunchKernel(fn, 1, 1, 1, 2, 1, 1, 0, st, args, NULL));
         CK(cuStreamSynchronize(st));
         t1 = now_ns();
         CK(cuMemcpyDtoH(kt, slot, sizeof(kt)));

@@ -9,7 +9,7 @@
 #        two two-100us weighted equal-8 light flood join)
 # Environment: BUILD, VGPU_BACKEND (default sim), FAIRNESS_SECONDS (run
 # time per scenario and policy, default 4), FAIRNESS_KEEP (a directory
-# that keeps the traces).  Prints; never passes or fails on time.
+# that keeps the traces and vgpud's logs).  Prints; never passes or fails on time.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -118,6 +118,9 @@ run_policy() {
     done
     pids=()
     vgpud_stop || true
+    if [[ -n ${FAIRNESS_KEEP:-} ]]; then
+        mkdir -p "$FAIRNESS_KEEP" && cp "$VGPUD_LOG" "$FAIRNESS_KEEP/$id.$pol.log"
+    fi
     cat "$work/$id.$pol".*.part >"$work/$id.$pol.csv" 2>/dev/null || true
     rm -f "$work/$id.$pol".*.part
 }
