@@ -43,16 +43,16 @@ struct VgpuExec {
      * The compute engine: owned by one context at a time (any number of
      * its streams), as a GPU time-slices contexts.  A context waiting for
      * it stops further streams of the owner from joining, so no context
-     * starves, and waiters are served in the order they arrived (tickets),
-     * so the order vgpud's scheduler hands work over is the order it runs.
+     * starves.  Waiters queue in the order they arrived, so the order
+     * vgpud's scheduler hands work over is the order it runs, and the
+     * engine passes straight to the first of them: only that thread is
+     * woken, and nobody can take the engine while it wakes up.
      */
     pthread_mutex_t eng_lock;
-    pthread_cond_t eng_cond;
     VgpuExecCtx *eng_owner;
     unsigned eng_users;
-    unsigned eng_waiting;
-    uint64_t eng_next_ticket;   /* the next waiter's ticket */
-    uint64_t eng_serving;       /* the ticket whose turn is next */
+    unsigned eng_waiting;       /* length of the queue below */
+    struct EngWaiter *eng_wq_head, *eng_wq_tail;
     pthread_mutex_t htod_lock;  /* the host-to-device copy engine */
     pthread_mutex_t dtoh_lock;  /* the device-to-host copy engine */
 };
@@ -182,7 +182,6 @@ static int sim_init(const VgpuExecConfig *cfg, VgpuExec **out, char *err,
     e->next_addr = SIM_GLOBAL_BASE + 0x200000;
     pthread_mutex_init(&e->lock, NULL);
     pthread_mutex_init(&e->eng_lock, NULL);
-    pthread_cond_init(&e->eng_cond, NULL);
     pthread_mutex_init(&e->htod_lock, NULL);
     pthread_mutex_init(&e->dtoh_lock, NULL);
     /* Created once: launches borrow the helpers instead of making threads. */
@@ -202,7 +201,6 @@ static void sim_fini(VgpuExec *e)
         sim_pool_destroy(e->pool);
         pthread_mutex_destroy(&e->lock);
         pthread_mutex_destroy(&e->eng_lock);
-        pthread_cond_destroy(&e->eng_cond);
         pthread_mutex_destroy(&e->htod_lock);
         pthread_mutex_destroy(&e->dtoh_lock);
         free(e);
@@ -375,8 +373,18 @@ static void sim_mem_get_info(VgpuExec *e, uint64_t *free_, uint64_t *total)
 
 static int run_item(VgpuExecCtx *ctx, VgpuExecStream *s, VgpuExecItem *it);
 
+/* A stream thread waiting for the compute engine, on its own stack. */
+typedef struct EngWaiter {
+    pthread_cond_t cond;
+    VgpuExecCtx *ctx;
+    bool granted;
+    struct EngWaiter *next;
+} EngWaiter;
+
 static void compute_acquire(VgpuExec *e, VgpuExecCtx *c)
 {
+    EngWaiter w = { .ctx = c };
+
     pthread_mutex_lock(&e->eng_lock);
     /*
      * Join the owner's other streams, or take a free engine, only while no
@@ -384,28 +392,47 @@ static void compute_acquire(VgpuExec *e, VgpuExecCtx *c)
      * just released the engine thus cannot take it straight back from a
      * waiter that has not woken yet.
      */
-    if ((e->eng_owner && e->eng_owner != c) || e->eng_waiting) {
-        uint64_t ticket = e->eng_next_ticket++;
-
-        e->eng_waiting++;
-        while (e->eng_owner || e->eng_serving != ticket) {
-            pthread_cond_wait(&e->eng_cond, &e->eng_lock);
-        }
-        e->eng_serving++;
-        e->eng_waiting--;
+    if ((!e->eng_owner || e->eng_owner == c) && !e->eng_wq_head) {
+        e->eng_owner = c;
+        e->eng_users++;
+        pthread_mutex_unlock(&e->eng_lock);
+        return;
     }
-    e->eng_owner = c;
-    e->eng_users++;
+    pthread_cond_init(&w.cond, NULL);
+    if (e->eng_wq_tail) {
+        e->eng_wq_tail->next = &w;
+    } else {
+        e->eng_wq_head = &w;
+    }
+    e->eng_wq_tail = &w;
+    __atomic_store_n(&e->eng_waiting, e->eng_waiting + 1, __ATOMIC_RELAXED);
+    while (!w.granted) {
+        pthread_cond_wait(&w.cond, &e->eng_lock);
+    }
+    /* compute_release made this context the owner and counted us in */
     pthread_mutex_unlock(&e->eng_lock);
+    pthread_cond_destroy(&w.cond);
 }
 
 static void compute_release(VgpuExec *e)
 {
+    EngWaiter *w;
+
     pthread_mutex_lock(&e->eng_lock);
     if (--e->eng_users == 0) {
         e->eng_owner = NULL;
-        if (e->eng_waiting) {
-            pthread_cond_broadcast(&e->eng_cond);
+        w = e->eng_wq_head;
+        if (w) {
+            e->eng_wq_head = w->next;
+            if (!w->next) {
+                e->eng_wq_tail = NULL;
+            }
+            __atomic_store_n(&e->eng_waiting, e->eng_waiting - 1,
+                             __ATOMIC_RELAXED);
+            e->eng_owner = w->ctx;
+            e->eng_users = 1;
+            w->granted = true;
+            pthread_cond_signal(&w->cond);
         }
     }
     pthread_mutex_unlock(&e->eng_lock);
