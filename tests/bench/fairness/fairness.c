@@ -720,20 +720,33 @@ static void trace_latency(const Trace *t, int tenant, uint64_t *p50,
     trace_latency_of(t->rec, t->n, tenant, p50, p99);
 }
 
-static void trace_shares(const Trace *t, int nt, uint64_t dur, char *buf,
-                         size_t len)
+/*
+ * Each tenant's share in percent, of the work done (@of_time false) or of
+ * the run's time @dur (true: what a cap bounds).
+ */
+static void shares_of(const TmRecord *rec, size_t n, int nt, uint64_t dur,
+                      bool of_time, char *buf, size_t len)
 {
     double A[MAXT] = { 0 }, sum = 0;
     size_t o = 0;
 
-    tm_service(t->rec, t->n, 0, nt, 0, dur, A);
+    tm_service(rec, n, 0, nt, 0, dur, A);
     for (int i = 0; i < nt; i++) {
         sum += A[i];
+    }
+    if (of_time) {
+        sum = (double)dur;
     }
     for (int i = 0; i < nt && o < len; i++) {
         o += snprintf(buf + o, len - o, "%s%.1f", i ? " " : "",
                       sum > 0 ? 100.0 * A[i] / sum : 0.0);
     }
+}
+
+static void trace_shares(const Trace *t, int nt, uint64_t dur, char *buf,
+                         size_t len)
+{
+    shares_of(t->rec, t->n, nt, dur, false, buf, len);
 }
 
 static void trace_free(Trace *t)
@@ -791,7 +804,8 @@ static void gpu_rows(const Trace *ts, const Trace *tf, uint64_t dur,
 static int report(const char *id, const char *title, const char *wfq,
                   const char *fifo, const char *weights, uint64_t dur,
                   int light, uint64_t alone_p99, const char *alone_trace,
-                  const char *targets, int join, uint64_t join_ns)
+                  const char *targets, int join, uint64_t join_ns,
+                  const char *caps)
 {
     TmTenant tn[MAXT] = { 0 };
     Trace ts, tf;
@@ -827,7 +841,8 @@ static int report(const char *id, const char *title, const char *wfq,
         tn[join].join_ns = join_ns;
     }
     header(id, title);
-    if (nt - (light >= 0) >= 2) {
+    /* with caps the shares are the caps', not the weights' */
+    if (nt - (light >= 0) >= 2 && !caps) {
         ss = tm_share(ts.rec, ts.n, 0, tn, nt, 0, dur, SEC);
         sf = tm_share(tf.rec, tf.n, 0, tn, nt, 0, dur, SEC);
         share_rows(&ss, &sf, t[0], t[1], t[2]);
@@ -863,13 +878,22 @@ static int report(const char *id, const char *title, const char *wfq,
     trace_shares(&tf, nt, dur, b, sizeof(b));
     printf("%-34s wfq: %s\n%-34s fifo: %s\n", "GPU-time share per tenant (%)",
            a, "", b);
+    if (caps) {
+        shares_of(ts.rec, ts.n, nt, dur, true, a, sizeof(a));
+        printf("%-34s wfq: %s   (caps %s)\n", "share of the run's time (%)", a,
+               caps);
+        if (ts.has_g) {
+            shares_of(ts.grec, ts.n, nt, dur, true, a, sizeof(a));
+            printf("%-34s wfq: %s\n", "  the same, GPU-timed (%)", a);
+        }
+    }
     if (ts.has_k && tf.has_k) {
         Trace ks = { .rec = ts.krec, .n = ts.n };
         Trace kf = { .rec = tf.krec, .n = tf.n };
 
         printf("kernel-timed (each kernel's own %%globaltimer duration, "
                "no launch overhead):\n");
-        if (nt - (light >= 0) >= 2) {
+        if (nt - (light >= 0) >= 2 && !caps) {
             ss = tm_share(ts.krec, ts.n, 0, tn, nt, 0, dur, SEC);
             sf = tm_share(tf.krec, tf.n, 0, tn, nt, 0, dur, SEC);
             row("  share error mean (pp)", "%.2f", ss.err_mean_pp,
@@ -933,7 +957,8 @@ static void usage(void)
            "--fifo-trace FIFO.csv --weights W1,...\n"
            "                --duration-ms N [--light I --alone-p99-ns N "
            "[--alone-trace CSV]]\n"
-           "                [--targets 'ERR;JAIN;MMR;LAT'] [--join I:MS]\n");
+           "                [--targets 'ERR;JAIN;MMR;LAT'] [--join I:MS] "
+           "[--caps C1,...]\n");
 }
 
 int main(int argc, char **argv)
@@ -953,6 +978,7 @@ int main(int argc, char **argv)
         { "light", required_argument, NULL, 'L' },
         { "alone-p99-ns", required_argument, NULL, 'A' },
         { "alone-trace", required_argument, NULL, 'a' },
+        { "caps", required_argument, NULL, 'c' },
         { "targets", required_argument, NULL, 'X' },
         { "join", required_argument, NULL, 'J' },
         { "help", no_argument, NULL, 'h' },
@@ -960,6 +986,7 @@ int main(int argc, char **argv)
     };
     const char *trace = NULL, *weights = NULL, *rep = NULL, *title = "";
     const char *wfq = NULL, *fifo = NULL, *targets = NULL, *alone_tr = NULL;
+    const char *caps = NULL;
     uint64_t dur = 0, alone = 0;
     int light = -1, join = -1;
     uint64_t join_ns = 0;
@@ -993,6 +1020,7 @@ int main(int argc, char **argv)
         case 'L': light = atoi(optarg); break;
         case 'A': alone = strtoull(optarg, NULL, 0); break;
         case 'a': alone_tr = optarg; break;
+        case 'c': caps = optarg; break;
         case 'X': targets = optarg; break;
         case 'J':
             if (sscanf(optarg, "%d:%" SCNu64, &join, &join_ns) != 2) {
@@ -1015,7 +1043,7 @@ int main(int argc, char **argv)
             return 2;
         }
         return report(rep, title, wfq, fifo, weights, dur, light, alone,
-                      alone_tr, targets, join, join_ns);
+                      alone_tr, targets, join, join_ns, caps);
     }
     if (trace) {
         return from_trace(trace, weights ? weights : "1,1");

@@ -6,7 +6,7 @@
 # run, both reported by `fairness --report` from the clients' traces.
 #
 # Usage: vgpud-mode.sh [SCENARIO...]   (default: all, in this order:
-#        two two-100us weighted equal-8 light flood join)
+#        two two-100us weighted equal-8 light flood join caps overhead)
 # Environment: BUILD, VGPU_BACKEND (default sim), FAIRNESS_SECONDS (run
 # time per scenario and policy, default 4), FAIRNESS_KEEP (a directory
 # that keeps the traces and vgpud's logs).  Prints; never passes or fails on time.
@@ -85,15 +85,16 @@ calibrate() {
 }
 
 # run_policy POLICY ID DURATION_NS SPEC...: SPEC =
-# weight:kernel_ns:depth:period_ns[:join_ms] (join_ms: starts that late)
+# weight:kernel_ns:depth:period_ns[:join_ms[:cap]] (join_ms: starts that
+# late; cap: the tenant's maximum share, wfq only)
 run_policy() {
-    local pol=$1 id=$2 dur=$3 i=0 spec w k d p j t start args=()
+    local pol=$1 id=$2 dur=$3 i=0 spec w k d p j cap t start args=()
     shift 3
     args=(--scheduler="$pol")
     if ((has_tenants)); then
         for spec in "$@"; do
-            IFS=: read -r w k d p <<<"$spec"
-            args+=(--tenant "name=t$i,weight=$w")
+            IFS=: read -r w k d p j cap <<<"$spec"
+            args+=(--tenant "name=t$i,weight=$w${cap:+,cap=$cap}")
             i=$((i + 1))
         done
     fi
@@ -104,9 +105,9 @@ run_policy() {
     i=0
     pids=()
     for spec in "$@"; do
-        IFS=: read -r w k d p j <<<"$spec"
+        IFS=: read -r w k d p j cap <<<"$spec"
         VGPU_TENANT=t$i "$client" --tenant "$i" --kernel-ns "$k" \
-            --cost-ns "${cost[$k]}" --depth "$d" --period-ns "$p" \
+            --cost-ns "${cost[$k]:-$k}" --depth "$d" --period-ns "$p" \
             --start "$start" --begin $((start + ${j:-0} * 1000000)) \
             --until $((start + dur)) \
             --out "$work/$id.$pol.$i.part" &
@@ -139,15 +140,16 @@ scenario() {
         --fifo-trace "$work/$id.fifo.csv" --weights "$weights" \
         --duration-ms $((secs * 1000)) --light "$light" \
         --alone-p99-ns "$alone" --targets "$targets" ${join:+--join "$join"} \
-        ${alone_trace:+--alone-trace "$alone_trace"}
+        ${alone_trace:+--alone-trace "$alone_trace"} ${caps:+--caps "$caps"}
 }
 
 join=
 alone_trace=
+caps=
 
 mkdir -p "$work/d"
 scenarios=("$@")
-((${#scenarios[@]})) || scenarios=(two two-100us weighted equal-8 light flood join)
+((${#scenarios[@]})) || scenarios=(two two-100us weighted equal-8 light flood join caps overhead)
 want() {
     local s
     for s in "${scenarios[@]}"; do [[ $s == "$1" ]] && return 0; done
@@ -216,4 +218,32 @@ if want join; then
     scenario join "2 equal tenants (1 ms kernels), a third (2 ms kernels) joins at 1.5 s" \
         ";;;" -1 0 "1:$one:10:0" "1:$one:10:0" "1:$two:6:0:1500"
     join=
+fi
+if want caps; then
+    if ((has_tenants)); then
+        caps=0.3,0.7
+        scenario caps "2 tenants capped at 30 % and 70 %, 2 ms kernels (fifo has no caps)" \
+            ";;;" -1 0 "1:$two:6:0:0:0.3" "1:$two:6:0:0:0.7"
+        caps=
+    else
+        echo; echo "== caps: skipped, vgpud has no --tenant (caps)"
+    fi
+fi
+if want overhead; then
+    # One tenant alone, back to back: what the scheduler costs against
+    # FIFO pass-through, per kernel size (kernels done, ground truth).
+    echo
+    echo "== overhead: one tenant alone, back to back, wfq vs fifo (target >= 0.98 mean, >= 0.95 each, kernels >= 50 us)"
+    printf '  %-10s %10s %10s %8s\n' kernel "wfq items" "fifo items" ratio
+    for k in $(us 50) $(us 100) $(ms 1) $(ms 10); do
+        d=$((8000000 / k + 2))
+        d=$((d > 64 ? 64 : d))
+        for pol in wfq fifo; do
+            run_policy "$pol" "overhead-$k" $((secs * 1000000000)) "1:$k:$d:0"
+        done
+        nw=$(wc -l <"$work/overhead-$k.wfq.csv")
+        nf=$(wc -l <"$work/overhead-$k.fifo.csv")
+        printf '  %7.3f ms %10s %10s %8.3f\n' "$(bc -l <<<"$k/1000000")" "$nw" "$nf" \
+            "$(bc -l <<<"$nw/($nf+0.000001)")"
+    done
 fi
