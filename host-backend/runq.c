@@ -324,6 +324,7 @@ void vgpu_runq_pump(VgpuServer *srv)
     pumping = true;
     srv->runq_retry_at = VGPU_SCHED_NEVER;
     while ((w = srv->policy->pick(srv->policy_data))) {
+        srv->runq_queued--;
         vgpu_work_submit(srv, w);
     }
     pumping = false;
@@ -336,6 +337,7 @@ void vgpu_runq_pump(VgpuServer *srv)
 void vgpu_runq_ready(VgpuServer *srv, VgpuWork *w)
 {
     srv->policy->enqueue(srv->policy_data, w);
+    srv->runq_queued++;
     w->stream->disp_pred_ns += w->pred_ns;
     vgpu_runq_pump(srv);
 }
@@ -377,5 +379,10 @@ int64_t vgpu_runq_timeout_ns(const VgpuServer *srv, uint64_t now)
 /* Takes every queued (not yet submitted) item of @ctx out of the policy. */
 VgpuWork *vgpu_runq_remove_ctx(VgpuServer *srv, VgpuCtx *ctx)
 {
-    return srv->policy->remove_ctx(srv->policy_data, ctx);
+    VgpuWork *list = srv->policy->remove_ctx(srv->policy_data, ctx);
+
+    for (VgpuWork *w = list; w; w = w->qnext) {
+        srv->runq_queued--;
+    }
+    return list;
 }

@@ -721,8 +721,9 @@ static void completions_process(VgpuServer *srv, VgpuWork *w)
  * syscall each, and the thread never sleeps on a non-empty queue.
  *
  * When nothing waits for a completion (no reply, waiter or dependency: a
- * flood of NO_REPLY launches), executors signal only every VGPU_CQ_BATCH
- * completions; a client paused by backpressure resumes at a low mark far
+ * flood of NO_REPLY launches) and the run-queue policy holds nothing back
+ * (its dispatch window opens on completions), executors signal only every
+ * VGPU_CQ_BATCH completions; a client paused by backpressure resumes at a low mark far
  * more than one batch below its high mark, so batches suffice there too.  Whatever starts to wait later does so
  * on the loop thread, which drains before and after every wakeup and
  * turns prompt signalling back on before it sleeps.
@@ -730,7 +731,7 @@ static void completions_process(VgpuServer *srv, VgpuWork *w)
 void vgpu_completions_drain(VgpuServer *srv)
 {
     for (;;) {
-        bool prompt = srv->nurgent || srv->nwaiters;
+        bool prompt = srv->nurgent || srv->nwaiters || srv->runq_queued;
         VgpuWork *w;
 
         pthread_mutex_lock(&srv->cq_lock);

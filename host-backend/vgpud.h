@@ -505,6 +505,7 @@ struct VgpuServer {
     /* what makes prompt completion matter (loop thread only) */
     uint64_t nurgent;           /* replying, host or dependent items */
     uint64_t nwaiters;
+    uint64_t runq_queued;       /* items the run-queue policy holds */
     unsigned npaused;           /* connections held back by backpressure */
     VgpuWork *free_work;        /* freelist, loop thread only */
     size_t nfree_work;

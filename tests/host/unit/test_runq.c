@@ -70,5 +70,65 @@ TEST(a_kernel_held_behind_the_window_is_due_before_the_engine_drains)
     CHECK(t_server_fini());
 }
 
+/*
+ * Completions nobody waits for (NO_REPLY launches) may reach the loop in
+ * batches, except while the policy holds work back: its window opens on
+ * them, and a late completion kept the next tenant's kernel waiting a
+ * whole kernel longer.  The count of held items goes back to zero when
+ * they are submitted or their context goes away.
+ */
+/* A NO_REPLY launch of @func in a grid of 2 blocks: a key of its own. */
+static void launch_wide(TConn *tc, uint64_t ctx, uint64_t func)
+{
+    struct vgpu_cmd_launch l = { .func = func, .grid = { 2, 1, 1 },
+                                 .block = { 32, 1, 1 }, .param_bytes = 12 };
+    uint8_t params[12] = { 0 };
+
+    t_send(tc, VGPU_CMD_LAUNCH, VGPU_REQ_F_NO_REPLY, ctx, 0, l, params, 12);
+}
+
+TEST(completions_are_prompt_while_the_policy_holds_work_back)
+{
+    TConn *tc;
+    uint64_t ctx, mod, func;
+
+    t_policy = &vgpu_runq_wfq;
+    t_server_init();
+    t_policy = NULL;
+    tc = t_conn_new();
+    ctx = t_ctx_create(tc);
+    mod = t_module_load(tc, ctx, t_ptx);
+    func = t_func_get(tc, ctx, mod, "k");
+    CHECK(ctx && mod && func);
+    fake.manual = true;
+    t_launch(tc, VGPU_REQ_F_NO_REPLY, ctx, 0, func, 0, 1);
+    t_drain();
+    CHECK_EQ(t_srv.runq_queued, 0);
+    CHECK(!t_srv.cq_prompt);
+    t_launch(tc, VGPU_REQ_F_NO_REPLY, ctx, 0, func, 0, 2);
+    t_launch(tc, VGPU_REQ_F_NO_REPLY, ctx, 0, func, 0, 3);
+    t_drain();
+    CHECK_EQ(fake.nheld, 1);
+    CHECK_EQ(t_srv.runq_queued, 2);
+    CHECK(t_srv.cq_prompt);
+    /* the fake's 1 us cost is learnt: both go out, nothing is held */
+    fake_complete_all();
+    t_drain();
+    CHECK_EQ(fake.nheld, 2);
+    CHECK_EQ(t_srv.runq_queued, 0);
+    /* an unseen launch shape fills the window, the next one is held */
+    launch_wide(tc, ctx, func);
+    launch_wide(tc, ctx, func);
+    t_drain();
+    CHECK_EQ(fake.nheld, 3);
+    CHECK_EQ(t_srv.runq_queued, 1);
+    CHECK(t_srv.cq_prompt);
+    /* the context goes away with an item still held */
+    t_conn_close(tc);
+    CHECK_EQ(t_srv.runq_queued, 0);
+    CHECK(t_server_fini());
+}
+
 TAP_MAIN(TAP_ENTRY(the_loop_deadline_keeps_the_schedulers_precision),
-         TAP_ENTRY(a_kernel_held_behind_the_window_is_due_before_the_engine_drains))
+         TAP_ENTRY(a_kernel_held_behind_the_window_is_due_before_the_engine_drains),
+         TAP_ENTRY(completions_are_prompt_while_the_policy_holds_work_back))
