@@ -470,18 +470,24 @@ static int launch_tick(void *opaque)
 }
 
 /*
- * Runs @it on the engine its class uses and returns its status; @ns gets
- * the time it held the engine (waiting for the engine is not charged).
+ * Runs @it on the engine its class uses and completes it with its status
+ * and the time it held the engine (waiting for the engine is not
+ * charged).  The completion goes out before the engine is handed on: the
+ * thread woken for the next kernel may take this thread's CPU for the
+ * whole of that kernel, and vgpud's dispatch window opens on this
+ * completion.  @it is not touched after its done callback.
  */
-static int run_on_engine(VgpuExecStream *s, VgpuExecItem *it, uint64_t *ns)
+static void run_and_complete(VgpuExecStream *s, VgpuExecItem *it)
 {
     VgpuExec *e = s->ctx->exec;
     pthread_mutex_t *copy = NULL;
+    uint64_t t0;
     int st;
 
     if (it->kind == VGPU_ITEM_MARKER) {
-        *ns = 0;
-        return run_item(s->ctx, s, it);
+        st = run_item(s->ctx, s, it);
+        it->done(it, st, 0);
+        return;
     }
     if (it->kind == VGPU_ITEM_HTOD) {
         copy = &e->htod_lock;
@@ -493,21 +499,22 @@ static int run_on_engine(VgpuExecStream *s, VgpuExecItem *it, uint64_t *ns)
     } else {
         compute_acquire(e, s->ctx);
     }
-    uint64_t t0 = sim_now_ns();
+    t0 = sim_now_ns();
     if (!copy) {
         atomic_store(&s->eng_yielded, false);
         s->eng_t0 = t0;
         s->eng_held = true;
     }
     st = run_item(s->ctx, s, it);
-    *ns = sim_now_ns() - t0;
+    if (!copy) {
+        s->eng_held = false;
+    }
+    it->done(it, st, sim_now_ns() - t0);
     if (copy) {
         pthread_mutex_unlock(copy);
     } else {
-        s->eng_held = false;
         engine_yield(s);
     }
-    return st;
 }
 
 static void *engine_main(void *arg)
@@ -528,9 +535,7 @@ static void *engine_main(void *arg)
         s->busy = true;
         pthread_mutex_unlock(&s->lock);
 
-        uint64_t ns;
-        int st = run_on_engine(s, it, &ns);
-        it->done(it, st, ns);
+        run_and_complete(s, it);
 
         pthread_mutex_lock(&s->lock);
         s->busy = false;

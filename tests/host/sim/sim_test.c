@@ -1607,6 +1607,61 @@ TEST(a_waiting_context_gets_the_engine_before_the_releasing_one_comes_back)
     vgpu_exec_sim_ops.ctx_destroy(b);
 }
 
+static uint64_t slow_done_ret;          /* when slow_done returned */
+
+/* A completion callback that takes 20 ms, as a loaded daemon might. */
+static void slow_done(VgpuExecItem *it, int status, uint64_t ns)
+{
+    usleep(20 * 1000);
+    slow_done_ret = sim_now_ns();
+    simtest_done(it, status, ns);
+}
+
+/*
+ * A kernel's completion is reported before the compute engine passes to
+ * the next context: vgpud's dispatch window opens on that completion, and
+ * the thread woken for the next kernel could otherwise keep the reporting
+ * thread off the CPU for the whole of its kernel.  A's completion callback
+ * takes 20 ms; B, waiting for the engine, must not start before it
+ * returned.
+ */
+TEST(a_completion_is_reported_before_the_engine_moves_on)
+{
+    VgpuExecCtx *a = new_ctx(), *b = new_ctx();
+    SimWait w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0 };
+    VgpuExecModule *ma, *mb;
+    VgpuExecItem ia, ib;
+    uint64_t da, db, pa[2], pb[2], tb[2];
+    int rc;
+
+    ma = load_text(a, spin_ptx, &rc);
+    CHECK_EQ(rc, 0);
+    mb = load_text(b, spin_ptx, &rc);
+    CHECK_EQ(rc, 0);
+    da = dalloc(a, 16);
+    db = dalloc(b, 16);
+    pa[0] = da;
+    pa[1] = 30 * 1000 * 1000;
+    spin_item(&ia, ma, pa, &w);
+    ia.done = slow_done;
+    CHECK_EQ(vgpu_exec_sim_ops.submit(a, &ia), 0);
+    usleep(5 * 1000);
+    pb[0] = db;
+    pb[1] = 1000 * 1000;
+    spin_item(&ib, mb, pb, &w);
+    CHECK_EQ(vgpu_exec_sim_ops.submit(b, &ib), 0);
+    pthread_mutex_lock(&w.m);
+    while (w.done < 2) {
+        pthread_cond_wait(&w.c, &w.m);
+    }
+    pthread_mutex_unlock(&w.m);
+    CHECK_EQ(w.status, 0);
+    CHECK_EQ(simtest_dtoh(b, tb, db, sizeof(tb)), 0);
+    CHECK(tb[0] >= slow_done_ret);
+    vgpu_exec_sim_ops.ctx_destroy(a);
+    vgpu_exec_sim_ops.ctx_destroy(b);
+}
+
 /* Waits up to @secs for @w to count @n completions; false on time-out. */
 static bool wait_done(SimWait *w, int n, int secs)
 {
@@ -1792,6 +1847,7 @@ int main(void)
         TAP_ENTRY(streams_run_in_order_and_complete_every_item),
         TAP_ENTRY(kernels_of_different_contexts_never_overlap),
         TAP_ENTRY(a_waiting_context_gets_the_engine_before_the_releasing_one_comes_back),
+        TAP_ENTRY(a_completion_is_reported_before_the_engine_moves_on),
         TAP_ENTRY(an_endless_kernel_neither_blocks_other_contexts_nor_outlives_its_own),
         TAP_ENTRY(local_and_shared_memory_start_zeroed_for_every_launch),
         TAP_ENTRY(device_info_describes_an_sm75_class_device),
