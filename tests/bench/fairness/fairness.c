@@ -847,8 +847,11 @@ static int report(const char *id, const char *title, const char *wfq,
         sf = tm_share(tf.rec, tf.n, 0, tn, nt, 0, dur, SEC);
         share_rows(&ss, &sf, t[0], t[1], t[2]);
     }
-    row("idle with backlog (%, estimate)", "%.2f",
-        trace_idle_pct(&ts, dur), trace_idle_pct(&tf, dur), "< 1");
+    /* the kernels' own timestamps, when there, measure it (gpu_rows) */
+    if (!ts.has_g || !tf.has_g) {
+        row("idle with backlog (%, estimate)", "%.2f",
+            trace_idle_pct(&ts, dur), trace_idle_pct(&tf, dur), "< 1");
+    }
     tm_service(ts.rec, ts.n, 0, nt, 0, dur, bs);
     tm_service(tf.rec, tf.n, 0, nt, 0, dur, bf);
     for (int i = 0; i < nt; i++) {
