@@ -961,7 +961,8 @@ static void usage(void)
            "                --duration-ms N [--light I --alone-p99-ns N "
            "[--alone-trace CSV]]\n"
            "                [--targets 'ERR;JAIN;MMR;LAT'] [--join I:MS] "
-           "[--caps C1,...]\n");
+           "[--caps C1,...]\n"
+           "       fairness --idle TRACE --duration-ms N   (GPU-timed idle %%)\n");
 }
 
 int main(int argc, char **argv)
@@ -982,6 +983,7 @@ int main(int argc, char **argv)
         { "alone-p99-ns", required_argument, NULL, 'A' },
         { "alone-trace", required_argument, NULL, 'a' },
         { "caps", required_argument, NULL, 'c' },
+        { "idle", required_argument, NULL, 'I' },
         { "targets", required_argument, NULL, 'X' },
         { "join", required_argument, NULL, 'J' },
         { "help", no_argument, NULL, 'h' },
@@ -989,7 +991,7 @@ int main(int argc, char **argv)
     };
     const char *trace = NULL, *weights = NULL, *rep = NULL, *title = "";
     const char *wfq = NULL, *fifo = NULL, *targets = NULL, *alone_tr = NULL;
-    const char *caps = NULL;
+    const char *caps = NULL, *idle = NULL;
     uint64_t dur = 0, alone = 0;
     int light = -1, join = -1;
     uint64_t join_ns = 0;
@@ -1024,6 +1026,7 @@ int main(int argc, char **argv)
         case 'A': alone = strtoull(optarg, NULL, 0); break;
         case 'a': alone_tr = optarg; break;
         case 'c': caps = optarg; break;
+        case 'I': idle = optarg; break;
         case 'X': targets = optarg; break;
         case 'J':
             if (sscanf(optarg, "%d:%" SCNu64, &join, &join_ns) != 2) {
@@ -1039,6 +1042,17 @@ int main(int argc, char **argv)
             usage();
             return 2;
         }
+    }
+    if (idle) {
+        Trace t;
+
+        if (!dur || load_trace(idle, &t)) {
+            usage();
+            return 2;
+        }
+        printf("%.2f\n", t.has_g ? gpu_idle_pct(t.grec, t.n, dur) : NAN);
+        trace_free(&t);
+        return 0;
     }
     if (rep) {
         if (!wfq || !fifo || !weights || !dur) {

@@ -183,9 +183,9 @@ if want two-100us; then
 fi
 if want weighted; then
     if ((has_tenants)); then
-        scenario weighted "4 tenants weighted 1:2:4:8, 2 ms kernels" \
+        scenario weighted "4 tenants weighted 1:2:4:8, 1 ms kernels" \
             "max <= 3;>= 0.995;>= 0.98;" -1 0 \
-            "1:$two:6:0" "2:$two:6:0" "4:$two:6:0" "8:$two:6:0"
+            "1:$one:10:0" "2:$one:10:0" "4:$one:10:0" "8:$one:10:0"
     else
         echo; echo "== weighted: skipped, vgpud has no --tenant (weights)"
     fi
@@ -234,7 +234,10 @@ if want overhead; then
     # FIFO pass-through, per kernel size (kernels done, ground truth).
     echo
     echo "== overhead: one tenant alone, back to back, wfq vs fifo (target >= 0.98 mean, >= 0.95 each, kernels >= 50 us)"
-    printf '  %-10s %10s %10s %8s\n' kernel "wfq items" "fifo items" ratio
+    echo "  (engine idle, GPU-timed: gaps between the tenant's own kernels, the"
+    echo "  executor's hand-over from one kernel to the next, under every scenario)"
+    printf '  %-10s %10s %10s %8s  %s\n' kernel "wfq items" "fifo items" ratio \
+        "idle wfq / fifo"
     for k in $(us 50) $(us 100) $(ms 1) $(ms 10); do
         d=$((8000000 / k + 2))
         d=$((d > 64 ? 64 : d))
@@ -243,7 +246,9 @@ if want overhead; then
         done
         nw=$(wc -l <"$work/overhead-$k.wfq.csv")
         nf=$(wc -l <"$work/overhead-$k.fifo.csv")
-        printf '  %7.3f ms %10s %10s %8.3f\n' "$(bc -l <<<"$k/1000000")" "$nw" "$nf" \
-            "$(bc -l <<<"$nw/($nf+0.000001)")"
+        iw=$("$report" --idle "$work/overhead-$k.wfq.csv" --duration-ms $((secs * 1000)))
+        if_=$("$report" --idle "$work/overhead-$k.fifo.csv" --duration-ms $((secs * 1000)))
+        printf '  %7.3f ms %10s %10s %8.3f  %s / %s %%\n' "$(bc -l <<<"$k/1000000")" \
+            "$nw" "$nf" "$(bc -l <<<"$nw/($nf+0.000001)")" "$iw" "$if_"
     done
 fi
