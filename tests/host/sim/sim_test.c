@@ -1553,6 +1553,32 @@ static void spin_item(VgpuExecItem *i, VgpuExecModule *m, uint64_t *prm,
 }
 
 /*
+ * 5 ms from now, submits a 1 ms spin of @m on @c (start and end to @d),
+ * then waits for @w to count @n completions.  Returns the submit's result.
+ */
+static int late_spin_then_wait(VgpuExecCtx *c, VgpuExecModule *m, uint64_t d,
+                               uint64_t prm[2], VgpuExecItem *it, SimWait *w,
+                               int n)
+{
+    int rc;
+
+    usleep(5 * 1000);
+    prm[0] = d;
+    prm[1] = 1000 * 1000;
+    spin_item(it, m, prm, w);
+    rc = vgpu_exec_sim_ops.submit(c, it);
+    if (rc) {
+        return rc;
+    }
+    pthread_mutex_lock(&w->m);
+    while (w->done < n) {
+        pthread_cond_wait(&w->c, &w->m);
+    }
+    pthread_mutex_unlock(&w->m);
+    return 0;
+}
+
+/*
  * Waiters get the compute engine in the order they came: a context whose
  * kernel ends must not take the engine straight back for its next kernel
  * ahead of another context already waiting (vgpud's scheduler chose the
@@ -1582,16 +1608,7 @@ TEST(a_waiting_context_gets_the_engine_before_the_releasing_one_comes_back)
         spin_item(&ia[k], ma, pa[k], &w);
         CHECK_EQ(vgpu_exec_sim_ops.submit(a, &ia[k]), 0);
     }
-    usleep(5 * 1000);
-    pb[0] = db;
-    pb[1] = 1000 * 1000;
-    spin_item(&ib, mb, pb, &w);
-    CHECK_EQ(vgpu_exec_sim_ops.submit(b, &ib), 0);
-    pthread_mutex_lock(&w.m);
-    while (w.done < 3) {
-        pthread_cond_wait(&w.c, &w.m);
-    }
-    pthread_mutex_unlock(&w.m);
+    CHECK_EQ(late_spin_then_wait(b, mb, db, pb, &ib, &w, 3), 0);
     CHECK_EQ(w.status, 0);
     CHECK_EQ(simtest_dtoh(a, ta, da, sizeof(ta)), 0);
     CHECK_EQ(simtest_dtoh(b, tb, db, sizeof(tb)), 0);
@@ -1645,16 +1662,7 @@ TEST(a_completion_is_reported_before_the_engine_moves_on)
     spin_item(&ia, ma, pa, &w);
     ia.done = slow_done;
     CHECK_EQ(vgpu_exec_sim_ops.submit(a, &ia), 0);
-    usleep(5 * 1000);
-    pb[0] = db;
-    pb[1] = 1000 * 1000;
-    spin_item(&ib, mb, pb, &w);
-    CHECK_EQ(vgpu_exec_sim_ops.submit(b, &ib), 0);
-    pthread_mutex_lock(&w.m);
-    while (w.done < 2) {
-        pthread_cond_wait(&w.c, &w.m);
-    }
-    pthread_mutex_unlock(&w.m);
+    CHECK_EQ(late_spin_then_wait(b, mb, db, pb, &ib, &w, 2), 0);
     CHECK_EQ(w.status, 0);
     CHECK_EQ(simtest_dtoh(b, tb, db, sizeof(tb)), 0);
     CHECK(tb[0] >= slow_done_ret);

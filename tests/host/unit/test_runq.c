@@ -29,23 +29,36 @@ TEST(the_loop_deadline_keeps_the_schedulers_precision)
     CHECK_EQ(vgpu_runq_timeout_ns(&t_srv, now), 1000000000);
 }
 
-TEST(a_kernel_held_behind_the_window_is_due_before_the_engine_drains)
+/*
+ * A server on the weighted policy, its fake executor holding what it is
+ * given, and one client with a context and the function "k".
+ */
+static TConn *wfq_fixture(uint64_t *ctx, uint64_t *func)
 {
-    VgpuSchedParams p;
     TConn *tc;
-    uint64_t ctx, mod, func, t1;
-    int64_t to;
+    uint64_t mod;
 
-    vgpu_sched_params_default(&p);
     t_policy = &vgpu_runq_wfq;
     t_server_init();
     t_policy = NULL;
     tc = t_conn_new();
-    ctx = t_ctx_create(tc);
-    mod = t_module_load(tc, ctx, t_ptx);
-    func = t_func_get(tc, ctx, mod, "k");
-    CHECK(ctx && mod && func);
+    *ctx = t_ctx_create(tc);
+    mod = t_module_load(tc, *ctx, t_ptx);
+    *func = mod ? t_func_get(tc, *ctx, mod, "k") : 0;
     fake.manual = true;
+    return tc;
+}
+
+TEST(a_kernel_held_behind_the_window_is_due_before_the_engine_drains)
+{
+    VgpuSchedParams p;
+    TConn *tc;
+    uint64_t ctx, func, t1;
+    int64_t to;
+
+    vgpu_sched_params_default(&p);
+    tc = wfq_fixture(&ctx, &func);
+    CHECK(ctx && func);
     /*
      * An unseen kernel takes the whole window, so the next one waits
      * until only lead_ns of it is predictably left: window - lead after
@@ -90,17 +103,10 @@ static void launch_wide(TConn *tc, uint64_t ctx, uint64_t func)
 TEST(completions_are_prompt_while_the_policy_holds_work_back)
 {
     TConn *tc;
-    uint64_t ctx, mod, func;
+    uint64_t ctx, func;
 
-    t_policy = &vgpu_runq_wfq;
-    t_server_init();
-    t_policy = NULL;
-    tc = t_conn_new();
-    ctx = t_ctx_create(tc);
-    mod = t_module_load(tc, ctx, t_ptx);
-    func = t_func_get(tc, ctx, mod, "k");
-    CHECK(ctx && mod && func);
-    fake.manual = true;
+    tc = wfq_fixture(&ctx, &func);
+    CHECK(ctx && func);
     t_launch(tc, VGPU_REQ_F_NO_REPLY, ctx, 0, func, 0, 1);
     t_drain();
     CHECK_EQ(t_srv.runq_queued, 0);
