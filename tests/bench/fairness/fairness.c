@@ -796,17 +796,52 @@ static void gpu_rows(const Trace *ts, const Trace *tf, uint64_t dur,
 }
 
 /*
- * The table of one scenario run against vgpud: @wfq and @fifo traces of
- * the same run, tenants weighted @weights, @light the periodic tenant (-1:
- * none; it is then left out of the share metrics, since it is not
- * backlogged) whose alone p99 is @alone_p99.
+ * One scenario run against vgpud, as --report describes it: @wfq and @fifo
+ * traces of the same run, tenants weighted @weights, @light the periodic
+ * tenant (-1: none; it is then left out of the share metrics, since it is
+ * not backlogged) whose alone p99 is @alone_p99 (and whose alone trace is
+ * @alone_trace), tenant @join joining and tenant @leave leaving at the
+ * given times (-1: none), @caps the tenants' caps as given to vgpud.
  */
-static int report(const char *id, const char *title, const char *wfq,
-                  const char *fifo, const char *weights, uint64_t dur,
-                  int light, uint64_t alone_p99, const char *alone_trace,
-                  const char *targets, int join, uint64_t join_ns,
-                  const char *caps)
+typedef struct ReportArgs {
+    const char *id, *title, *wfq, *fifo, *weights, *targets, *caps;
+    const char *alone_trace;
+    uint64_t dur, alone_p99, join_ns, leave_ns;
+    int light, join, leave;
+} ReportArgs;
+
+/* Rows of the time to converge after a join or a leave, when there is one. */
+static void change_rows(const TmRecord *rs, size_t ns, const TmRecord *rf,
+                        size_t nf, const TmTenant *tn, int nt,
+                        const ReportArgs *ra, const char *indent,
+                        const char *target)
 {
+    static const char *const what[2] = { "join", "leave" };
+    const int who[2] = { ra->join, ra->leave };
+    const uint64_t when[2] = { ra->join_ns, ra->leave_ns };
+    char name[64];
+
+    for (int k = 0; k < 2; k++) {
+        if (who[k] < 0 || who[k] >= nt) {
+            continue;
+        }
+        snprintf(name, sizeof(name), "%sconvergence after the %s (ms)",
+                 indent, what[k]);
+        row(name, "%.0f",
+            tm_convergence(rs, ns, 0, tn, nt, when[k], ra->dur, 250 * MS,
+                           10 * MS, 5.0) / 1e6,
+            tm_convergence(rf, nf, 0, tn, nt, when[k], ra->dur, 250 * MS,
+                           10 * MS, 5.0) / 1e6, target);
+    }
+}
+
+/* The table of one scenario run against vgpud. */
+static int report(const ReportArgs *ra)
+{
+    const char *weights = ra->weights, *targets = ra->targets;
+    const char *caps = ra->caps;
+    uint64_t dur = ra->dur, alone_p99 = ra->alone_p99;
+    int light = ra->light;
     TmTenant tn[MAXT] = { 0 };
     Trace ts, tf;
     TmShare ss, sf;
@@ -815,7 +850,7 @@ static int report(const char *id, const char *title, const char *wfq,
     char a[256], b[256];
     const char *t[4] = { "", "", "", "" };
 
-    if (nt < 1 || load_trace(wfq, &ts) || load_trace(fifo, &tf)) {
+    if (nt < 1 || load_trace(ra->wfq, &ts) || load_trace(ra->fifo, &tf)) {
         return 1;
     }
     /* targets: "error,jain,mmr,latency" as the scenario states them */
@@ -837,10 +872,13 @@ static int report(const char *id, const char *title, const char *wfq,
     if (light >= 0 && light < nt) {
         tn[light].backlogged = false;
     }
-    if (join >= 0 && join < nt) {
-        tn[join].join_ns = join_ns;
+    if (ra->join >= 0 && ra->join < nt) {
+        tn[ra->join].join_ns = ra->join_ns;
     }
-    header(id, title);
+    if (ra->leave >= 0 && ra->leave < nt) {
+        tn[ra->leave].leave_ns = ra->leave_ns;
+    }
+    header(ra->id, ra->title);
     /* with caps the shares are the caps', not the weights' */
     if (nt - (light >= 0) >= 2 && !caps) {
         ss = tm_share(ts.rec, ts.n, 0, tn, nt, 0, dur, SEC);
@@ -870,13 +908,8 @@ static int report(const char *id, const char *title, const char *wfq,
             ((double)s99 - (double)alone_p99) / 1e6,
             ((double)f99 - (double)alone_p99) / 1e6, t[3]);
     }
-    if (join >= 0 && join < nt) {
-        row("convergence after the join (ms)", "%.0f",
-            tm_convergence(ts.rec, ts.n, 0, tn, nt, join_ns, dur, 250 * MS,
-                           10 * MS, 5.0) / 1e6,
-            tm_convergence(tf.rec, tf.n, 0, tn, nt, join_ns, dur, 250 * MS,
-                           10 * MS, 5.0) / 1e6, "<= 1000 (to +-5 pp)");
-    }
+    change_rows(ts.rec, ts.n, tf.rec, tf.n, tn, nt, ra, "",
+                "<= 1000 (to +-5 pp)");
     trace_shares(&ts, nt, dur, a, sizeof(a));
     trace_shares(&tf, nt, dur, b, sizeof(b));
     printf("%-34s wfq: %s\n%-34s fifo: %s\n", "GPU-time share per tenant (%)",
@@ -908,20 +941,14 @@ static int report(const char *id, const char *title, const char *wfq,
             row("  min/max ratio (worst window)", "%.3f", ss.mmr_min,
                 sf.mmr_min, t[2]);
         }
-        if (join >= 0 && join < nt) {
-            row("  convergence after the join (ms)", "%.0f",
-                tm_convergence(ts.krec, ts.n, 0, tn, nt, join_ns, dur,
-                               250 * MS, 10 * MS, 5.0) / 1e6,
-                tm_convergence(tf.krec, tf.n, 0, tn, nt, join_ns, dur,
-                               250 * MS, 10 * MS, 5.0) / 1e6, "");
-        }
+        change_rows(ts.krec, ts.n, tf.krec, tf.n, tn, nt, ra, "  ", "");
         trace_shares(&ks, nt, dur, a, sizeof(a));
         trace_shares(&kf, nt, dur, b, sizeof(b));
         printf("%-34s wfq: %s\n%-34s fifo: %s\n", "  share per tenant (%)",
                a, "", b);
     }
     if (ts.has_g && tf.has_g) {
-        gpu_rows(&ts, &tf, dur, light, alone_trace, t[3]);
+        gpu_rows(&ts, &tf, dur, light, ra->alone_trace, t[3]);
     }
     trace_free(&ts);
     trace_free(&tf);
@@ -961,7 +988,7 @@ static void usage(void)
            "                --duration-ms N [--light I --alone-p99-ns N "
            "[--alone-trace CSV]]\n"
            "                [--targets 'ERR;JAIN;MMR;LAT'] [--join I:MS] "
-           "[--caps C1,...]\n"
+           "[--leave I:MS] [--caps C1,...]\n"
            "       fairness --idle TRACE --duration-ms N   (GPU-timed idle %%)\n");
 }
 
@@ -986,15 +1013,13 @@ int main(int argc, char **argv)
         { "idle", required_argument, NULL, 'I' },
         { "targets", required_argument, NULL, 'X' },
         { "join", required_argument, NULL, 'J' },
+        { "leave", required_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const char *trace = NULL, *weights = NULL, *rep = NULL, *title = "";
-    const char *wfq = NULL, *fifo = NULL, *targets = NULL, *alone_tr = NULL;
-    const char *caps = NULL, *idle = NULL;
-    uint64_t dur = 0, alone = 0;
-    int light = -1, join = -1;
-    uint64_t join_ns = 0;
+    ReportArgs ra = { .title = "", .light = -1, .join = -1, .leave = -1 };
+    const char *trace = NULL, *weights = NULL, *idle = NULL;
+    uint64_t dur = 0;
     int c;
 
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -1017,24 +1042,29 @@ int main(int argc, char **argv)
         case 'W':
             weights = optarg;
             break;
-        case 'R': rep = optarg; break;
-        case 'T': title = optarg; break;
-        case 'S': wfq = optarg; break;
-        case 'F': fifo = optarg; break;
+        case 'R': ra.id = optarg; break;
+        case 'T': ra.title = optarg; break;
+        case 'S': ra.wfq = optarg; break;
+        case 'F': ra.fifo = optarg; break;
         case 'D': dur = strtoull(optarg, NULL, 0) * MS; break;
-        case 'L': light = atoi(optarg); break;
-        case 'A': alone = strtoull(optarg, NULL, 0); break;
-        case 'a': alone_tr = optarg; break;
-        case 'c': caps = optarg; break;
+        case 'L': ra.light = atoi(optarg); break;
+        case 'A': ra.alone_p99 = strtoull(optarg, NULL, 0); break;
+        case 'a': ra.alone_trace = optarg; break;
+        case 'c': ra.caps = optarg; break;
         case 'I': idle = optarg; break;
-        case 'X': targets = optarg; break;
+        case 'X': ra.targets = optarg; break;
         case 'J':
-            if (sscanf(optarg, "%d:%" SCNu64, &join, &join_ns) != 2) {
+        case 'V': {
+            int *who = c == 'J' ? &ra.join : &ra.leave;
+            uint64_t *when = c == 'J' ? &ra.join_ns : &ra.leave_ns;
+
+            if (sscanf(optarg, "%d:%" SCNu64, who, when) != 2) {
                 usage();
                 return 2;
             }
-            join_ns *= MS;
+            *when *= MS;
             break;
+        }
         case 'h':
             usage();
             return 0;
@@ -1054,13 +1084,14 @@ int main(int argc, char **argv)
         trace_free(&t);
         return 0;
     }
-    if (rep) {
-        if (!wfq || !fifo || !weights || !dur) {
+    if (ra.id) {
+        if (!ra.wfq || !ra.fifo || !weights || !dur) {
             usage();
             return 2;
         }
-        return report(rep, title, wfq, fifo, weights, dur, light, alone,
-                      alone_tr, targets, join, join_ns, caps);
+        ra.weights = weights;
+        ra.dur = dur;
+        return report(&ra);
     }
     if (trace) {
         return from_trace(trace, weights ? weights : "1,1");

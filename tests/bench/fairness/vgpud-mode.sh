@@ -6,7 +6,8 @@
 # run, both reported by `fairness --report` from the clients' traces.
 #
 # Usage: vgpud-mode.sh [SCENARIO...]   (default: all, in this order:
-#        two two-100us weighted equal-8 light flood join caps overhead)
+#        two two-100us weighted equal-8 equal-16 light flood long join
+#        leave caps overhead)
 # Environment: BUILD, VGPU_BACKEND (default sim), FAIRNESS_SECONDS (run
 # time per scenario and policy, default 4), FAIRNESS_KEEP (a directory
 # that keeps the traces and vgpud's logs).  Prints; never passes or fails on time.
@@ -85,15 +86,16 @@ calibrate() {
 }
 
 # run_policy POLICY ID DURATION_NS SPEC...: SPEC =
-# weight:kernel_ns:depth:period_ns[:join_ms[:cap]] (join_ms: starts that
-# late; cap: the tenant's maximum share, wfq only)
+# weight:kernel_ns:depth:period_ns[:join_ms[:cap[:leave_ms]]] (join_ms:
+# starts that late; cap: the tenant's maximum share, wfq only; leave_ms:
+# stops then)
 run_policy() {
-    local pol=$1 id=$2 dur=$3 i=0 spec w k d p j cap t start args=()
+    local pol=$1 id=$2 dur=$3 i=0 spec w k d p j cap l t start args=()
     shift 3
     args=(--scheduler="$pol")
     if ((has_tenants)); then
         for spec in "$@"; do
-            IFS=: read -r w k d p j cap <<<"$spec"
+            IFS=: read -r w k d p j cap l <<<"$spec"
             args+=(--tenant "name=t$i,weight=$w${cap:+,cap=$cap}")
             i=$((i + 1))
         done
@@ -105,11 +107,11 @@ run_policy() {
     i=0
     pids=()
     for spec in "$@"; do
-        IFS=: read -r w k d p j cap <<<"$spec"
+        IFS=: read -r w k d p j cap l <<<"$spec"
         VGPU_TENANT=t$i "$client" --tenant "$i" --kernel-ns "$k" \
             --cost-ns "${cost[$k]:-$k}" --depth "$d" --period-ns "$p" \
             --start "$start" --begin $((start + ${j:-0} * 1000000)) \
-            --until $((start + dur)) \
+            --until $((start + ${l:-0} * 1000000 + (${l:-0} ? 0 : dur))) \
             --out "$work/$id.$pol.$i.part" &
         pids+=($!)
         i=$((i + 1))
@@ -140,16 +142,19 @@ scenario() {
         --fifo-trace "$work/$id.fifo.csv" --weights "$weights" \
         --duration-ms $((secs * 1000)) --light "$light" \
         --alone-p99-ns "$alone" --targets "$targets" ${join:+--join "$join"} \
+        ${leave:+--leave "$leave"} \
         ${alone_trace:+--alone-trace "$alone_trace"} ${caps:+--caps "$caps"}
 }
 
 join=
+leave=
 alone_trace=
 caps=
 
 mkdir -p "$work/d"
 scenarios=("$@")
-((${#scenarios[@]})) || scenarios=(two two-100us weighted equal-8 light flood join caps overhead)
+((${#scenarios[@]})) || scenarios=(two two-100us weighted equal-8 equal-16 light flood long join
+    leave caps overhead)
 want() {
     local s
     for s in "${scenarios[@]}"; do [[ $s == "$1" ]] && return 0; done
@@ -195,6 +200,12 @@ if want equal-8; then
         ";>= 0.995;;" -1 0 "1:$one:10:0" "1:$five:3:0" "1:$one:10:0" \
         "1:$five:3:0" "1:$one:10:0" "1:$five:3:0" "1:$one:10:0" "1:$five:3:0"
 fi
+if want equal-16; then
+    specs=()
+    for i in $(seq 8); do specs+=("1:$one:10:0" "1:$five:3:0"); done
+    scenario equal-16 "16 equal tenants, 1 ms and 5 ms kernels in turn" \
+        ";>= 0.995;;" -1 0 "${specs[@]}"
+fi
 if want light; then
     heavy=()
     alone_trace=$work/alone.$(us 200).csv
@@ -211,6 +222,13 @@ if want flood; then
     scenario flood "flood adversary: 20 us kernels, 1000 queued, against 2 ms kernels" \
         ";;;" -1 0 "1:$(us 20):1000:0" "1:$two:6:0"
 fi
+if want long; then
+    # The sim time-slices a kernel that holds the engine 50 ms while
+    # another context waits, as a GPU does; vgpud charges the long
+    # tenant each kernel's full 250 ms all the same.
+    scenario long "long-kernel adversary: 250 ms kernels against 1 ms kernels" \
+        ";;;" -1 0 "1:$(ms 250):2:0" "1:$one:10:0"
+fi
 if want join; then
     # Tenant 2 joins 1.5 s in; converged = every backlogged tenant within
     # 5 pp of its share in every 250 ms window after (10 ms steps).
@@ -218,6 +236,14 @@ if want join; then
     scenario join "2 equal tenants (1 ms kernels), a third (2 ms kernels) joins at 1.5 s" \
         ";;;" -1 0 "1:$one:10:0" "1:$one:10:0" "1:$two:6:0:1500"
     join=
+fi
+if want leave; then
+    # Tenant 2 of three leaves 2 s in; converged = the two left within 5 pp
+    # of half each in every 250 ms window after.
+    leave=2:2000
+    scenario leave "3 equal tenants (1 ms kernels), one leaves at 2 s" \
+        ";;;" -1 0 "1:$one:10:0" "1:$one:10:0" "1:$one:10:0:0::2000"
+    leave=
 fi
 if want caps; then
     if ((has_tenants)); then
