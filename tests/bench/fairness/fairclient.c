@@ -22,6 +22,9 @@
  * completing after --until are not written.
  * With --calibrate it prints the mean spacing of completions, back to back
  * (the standalone cost of one item), and the p50/p99 of submit-to-end.
+ * With --copy-bytes N the items are host-to-device copies of N bytes from
+ * pinned memory instead of kernels (no kernel timestamps then; the trace's
+ * sixth to eighth fields are 0).
  */
 #include <cuda.h>
 #include <getopt.h>
@@ -117,10 +120,14 @@ int main(int argc, char **argv)
         { "begin", required_argument, NULL, 'b' },
         { "out", required_argument, NULL, 'o' },
         { "calibrate", no_argument, NULL, 'C' },
+        { "copy-bytes", required_argument, NULL, 'B' },
         { NULL, 0, NULL, 0 },
     };
     int tenant = 0, depth = 4, calibrate = 0, c;
     uint64_t kns = 1000000, cost = 0, period = 0, start = 0, until = 0;
+    uint64_t copy = 0;          /* bytes per item: copies, not kernels */
+    void *hbuf = NULL;
+    CUdeviceptr dbuf = 0;
     uint64_t begin = 0;         /* a tenant that joins late starts here */
     const char *out = NULL;
     CUdevice dev;
@@ -155,10 +162,12 @@ int main(int argc, char **argv)
         case 'b': begin = strtoull(optarg, NULL, 0); break;
         case 'o': out = optarg; break;
         case 'C': calibrate = 1; break;
+        case 'B': copy = strtoull(optarg, NULL, 0); break;
         default:
             fprintf(stderr, "usage: fairclient --kernel-ns N [--cost-ns N] "
                     "[--depth D | --period-ns P] --start NS --until NS "
-                    "[--begin NS] [--tenant I] [--out CSV] [--calibrate]\n");
+                    "[--begin NS] [--tenant I] [--out CSV] [--calibrate] "
+                    "[--copy-bytes N]\n");
             return 2;
         }
     }
@@ -192,7 +201,9 @@ int main(int argc, char **argv)
         return 1;
     }
     /* One start/end slot per completed item, read back once at the end. */
-    nmax = (until > start ? until - start : 0) / (kns ? kns : 1) + 1024;
+    /* a copy may take as little as 10 us */
+    nmax = (until > start ? until - start : 0) / (copy ? 10000 : kns ? kns : 1) +
+           1024;
     nmax = nmax > (4u << 20) ? (4u << 20) : nmax;
     ktime = calloc(2 * nmax, sizeof(*ktime));
     rsub = calloc(nmax, sizeof(*rsub));
@@ -201,6 +212,11 @@ int main(int argc, char **argv)
         return 1;
     }
     CK(cuMemAlloc(&dur, 2 * nmax * sizeof(uint64_t)));
+    if (copy) {
+        CK(cuMemAllocHost(&hbuf, copy));
+        CK(cuMemAlloc(&dbuf, copy));
+        memset(hbuf, 0x5a, copy);
+    }
     /* Warm-up outside the measured interval: first launch, module ready. */
     slot = 0;
     args[0] = &kns;
@@ -236,7 +252,11 @@ int main(int argc, char **argv)
                 k++;
             }
             slot = dur + (head % nmax) * 2 * sizeof(uint64_t);
-            CK(cuLaunchKernel(fn, 1, 1, 1, 1, 1, 1, 0, st, args, NULL));
+            if (copy) {
+                CK(cuMemcpyHtoDAsync(dbuf, hbuf, copy, st));
+            } else {
+                CK(cuLaunchKernel(fn, 1, 1, 1, 1, 1, 1, 0, st, args, NULL));
+            }
             CK(cuEventRecord(ev[head % depth], st));
             sub[head % depth] = t;
             head++;
@@ -279,9 +299,10 @@ int main(int argc, char **argv)
         CK(cuMemcpyDtoH(ktime, dur, 2 * m * sizeof(uint64_t)));
         for (uint64_t i = 0; i < m; i++) {
             uint64_t b = rend[i] > cost ? rend[i] - cost : 0;
-            uint64_t k0 = ktime[2 * i], k1 = ktime[2 * i + 1];
-            int64_t h0 = (int64_t)k0 + off - (int64_t)start;
-            int64_t h1 = (int64_t)k1 + off - (int64_t)start;
+            uint64_t k0 = copy ? 0 : ktime[2 * i];
+            uint64_t k1 = copy ? 0 : ktime[2 * i + 1];
+            int64_t h0 = copy ? 0 : (int64_t)k0 + off - (int64_t)start;
+            int64_t h1 = copy ? 0 : (int64_t)k1 + off - (int64_t)start;
 
             fprintf(f, "%d,0,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
                     ",%" PRIu64 ",%" PRIu64 "\n", tenant, rsub[i], b,

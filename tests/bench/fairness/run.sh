@@ -10,7 +10,7 @@
 # --mode vgpud: the same scenarios as separate client processes
 # (fairclient) against a private vgpud, --scheduler=wfq and fifo in the
 # same run (vgpud-mode.sh; fairness options are then scenario names:
-# two two-100us weighted equal-8 equal-16 light flood long join leave caps overhead).  Each client writes a trace (CSV:
+# two two-100us weighted equal-8 equal-16 light flood long copy join leave caps overhead).  Each client writes a trace (CSV:
 # tenant,class,submit_ns,start_ns,end_ns,kernel_ns) reported by
 # `fairness --report`, the metrics code of the simulation.
 # Environment: BUILD, FAIRNESS_SECONDS, FAIRNESS_KEEP.

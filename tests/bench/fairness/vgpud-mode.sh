@@ -6,8 +6,8 @@
 # run, both reported by `fairness --report` from the clients' traces.
 #
 # Usage: vgpud-mode.sh [SCENARIO...]   (default: all, in this order:
-#        two two-100us weighted equal-8 equal-16 light flood long join
-#        leave caps overhead)
+#        two two-100us weighted equal-8 equal-16 light flood long copy
+#        join leave caps overhead)
 # Environment: BUILD, VGPU_BACKEND (default sim), FAIRNESS_SECONDS (run
 # time per scenario and policy, default 4), FAIRNESS_KEEP (a directory
 # that keeps the traces and vgpud's logs).  Prints; never passes or fails on time.
@@ -56,6 +56,29 @@ ms() { echo $(($1 * 1000000)); }
 us() { echo $(($1 * 1000)); }
 
 declare -A cost alone_p99
+
+# What fairclient needs for an item: a kernel of @1 ns, or for "cBYTES" a
+# host-to-device copy of BYTES.
+item_args() {
+    if [[ $1 == c* ]]; then
+        echo --copy-bytes "${1#c}"
+    else
+        echo --kernel-ns "$1"
+    fi
+}
+
+# The standalone cost of one host-to-device copy of @1 bytes, back to back.
+calibrate_copy() {
+    local b=$1 depth=$2 t out c n
+    t=$("$client" --now)
+    out=$("$client" --copy-bytes "$b" --depth "$depth" \
+        --start $((t + 300000000)) --until $((t + 300000000 + secs * 250000000)) \
+        --calibrate)
+    read -r c n _ <<<"$out"
+    cost[c$b]=$c
+    printf '  %8.1f MiB copy alone, back to back (depth %s): %.3f ms per item (%s items)\n' \
+        "$(bc -l <<<"$b/1048576")" "$depth" "$(bc -l <<<"$c/1000000")" "$n"
+}
 
 # One client alone, back to back (or periodic), on a FIFO vgpud: the
 # standalone cost of one kernel of @1 ns (mean spacing of completions) and
@@ -108,7 +131,8 @@ run_policy() {
     pids=()
     for spec in "$@"; do
         IFS=: read -r w k d p j cap l <<<"$spec"
-        VGPU_TENANT=t$i "$client" --tenant "$i" --kernel-ns "$k" \
+        # shellcheck disable=SC2046 # two words by design
+        VGPU_TENANT=t$i "$client" --tenant "$i" $(item_args "$k") \
             --cost-ns "${cost[$k]:-$k}" --depth "$d" --period-ns "$p" \
             --start "$start" --begin $((start + ${j:-0} * 1000000)) \
             --until $((start + ${l:-0} * 1000000 + (${l:-0} ? 0 : dur))) \
@@ -153,8 +177,8 @@ caps=
 
 mkdir -p "$work/d"
 scenarios=("$@")
-((${#scenarios[@]})) || scenarios=(two two-100us weighted equal-8 equal-16 light flood long join
-    leave caps overhead)
+((${#scenarios[@]})) || scenarios=(two two-100us weighted equal-8 equal-16 light flood long
+    copy join leave caps overhead)
 want() {
     local s
     for s in "${scenarios[@]}"; do [[ $s == "$1" ]] && return 0; done
@@ -173,6 +197,10 @@ for k in $(us 20) $(us 100) $(us 200) $(ms 1) $(ms 2) $(ms 5) $(ms 10) $(ms 20);
     calibrate "$k" $((d > 64 ? 64 : d))
 done
 want light && calibrate "$(us 200)" 1 "$(ms 10)"
+if want copy; then
+    calibrate_copy $((256 << 20)) 2
+    calibrate_copy $((16 << 20)) 4
+fi
 vgpud_stop || true
 
 one=$(ms 1)
@@ -228,6 +256,13 @@ if want long; then
     # tenant each kernel's full 250 ms all the same.
     scenario long "long-kernel adversary: 250 ms kernels against 1 ms kernels" \
         ";;;" -1 0 "1:$(ms 250):2:0" "1:$one:10:0"
+fi
+if want copy; then
+    # 16 MiB rather than 1 MiB: a 1 MiB copy stays in the host caches on
+    # sim (50 GB/s alone against 16 GB/s), so standalone cost would not
+    # be a ground truth for it beside a copy flood.
+    scenario copy "copy flood: 256 MiB host-to-device copies against 16 MiB ones (pinned)" \
+        ";;;" -1 0 "1:c$((256 << 20)):2:0" "1:c$((16 << 20)):4:0"
 fi
 if want join; then
     # Tenant 2 joins 1.5 s in; converged = every backlogged tenant within
