@@ -170,13 +170,30 @@ static bool wfq_tenant_stats(void *p, VgpuAcct *a, VgpuSchedTenantStats *st)
            vgpu_sched_tenant_stats(q->s, a->sched_id, vgpu_now_ns(), st) == 0;
 }
 
+/* The work a policy node belongs to (its index is the node's user field). */
+static VgpuWork *work_of(VgpuSchedItem *it)
+{
+    return container_of(it - it->user, VgpuWork, sitem[0]);
+}
+
+/* A cleared node @i of @w, ready to be filled and enqueued. */
+static VgpuSchedItem *wfq_node(VgpuWork *w, unsigned i)
+{
+    VgpuSchedItem *it = &w->sitem[i];
+
+    memset(it, 0, sizeof(*it));
+    it->user = i;
+    return it;
+}
+
 static void wfq_enqueue(void *p, VgpuWork *w)
 {
     WfqRunq *q = p;
-    VgpuSchedItem *it = &w->sitem;
+    /* a chunked copy's next chunk reuses the node its last chunk had */
+    VgpuSchedItem *it = wfq_node(w, w->snode ? w->snode->user : 0);
     int tid = w->ctx->tenant->acct->sched_id;
 
-    memset(it, 0, sizeof(*it));
+    w->snode = it;
     switch (w->xi.kind) {
     case VGPU_ITEM_LAUNCH:
         /* cost history per (function, grid, block) */
@@ -222,10 +239,27 @@ static VgpuWork *wfq_pick(void *p)
     now = vgpu_now_ns();
     for (int c = 0; c < VGPU_SCHED_NR_CLASSES; c++) {
         uint64_t at = VGPU_SCHED_NEVER;
-        VgpuSchedItem *it = vgpu_sched_pick(q->s, (VgpuSchedClass)c, now, &at);
+        VgpuSchedItem *it;
 
-        if (it) {
-            return container_of(it, VgpuWork, sitem);
+        while ((it = vgpu_sched_pick(q->s, (VgpuSchedClass)c, now, &at))) {
+            VgpuWork *w = work_of(it);
+
+            if (it != w->cp_ahead) {
+                return w;
+            }
+            if (!w->cp_running) {
+                /* the chunk before it finished: this one goes now */
+                w->snode = it;
+                w->cp_ahead = NULL;
+                return w;
+            }
+            /*
+             * The next chunk of a copy whose current chunk still runs: it
+             * holds its place in the window and goes out the moment that
+             * chunk completes (wfq_chunk_next).
+             */
+            w->cp_ahead_picked = true;
+            q->srv->runq_queued--;
         }
         if (at < retry) {
             retry = at;
@@ -241,24 +275,100 @@ static void wfq_completed(void *p, VgpuWork *w)
     WfqRunq *q = p;
 
     /* an overflow item is not in flight there: -EINVAL, nothing changes */
-    vgpu_sched_complete(q->s, &w->sitem, w->gpu_ns, vgpu_now_ns());
+    vgpu_sched_complete(q->s, w->snode ? w->snode : &w->sitem[0], w->gpu_ns,
+                        vgpu_now_ns());
+}
+
+/*
+ * A chunk of copy @w went to the executor and more follow: queue the next
+ * chunk's node now, so the tenant stays backlogged while this one runs.
+ */
+static bool wfq_chunk_ahead(void *p, VgpuWork *w)
+{
+    WfqRunq *q = p;
+    int tid = w->ctx->tenant->acct->sched_id;
+    uint64_t done = w->cp_off + w->xi.u.copy.size;
+    VgpuSchedItem *it;
+
+    if (tid < 0 || w->cp_ahead || !w->snode || done >= w->cp_size) {
+        return false;
+    }
+    it = wfq_node(w, !w->snode->user);
+    it->bytes = w->cp_size - done < VGPU_COPY_CHUNK_BYTES ?
+                w->cp_size - done : VGPU_COPY_CHUNK_BYTES;
+    if (vgpu_sched_enqueue(q->s, tid, (VgpuSchedClass)w->engine, it,
+                           vgpu_now_ns()) < 0) {
+        return false;
+    }
+    w->cp_ahead = it;
+    w->cp_ahead_picked = false;
+    return true;
+}
+
+static int wfq_chunk_next(void *p, VgpuWork *w)
+{
+    (void)p;
+    if (!w->cp_ahead) {
+        return -1;
+    }
+    if (!w->cp_ahead_picked) {
+        return 0;
+    }
+    w->snode = w->cp_ahead;
+    w->cp_ahead = NULL;
+    w->cp_ahead_picked = false;
+    return 1;
+}
+
+static bool wfq_match_node(VgpuSchedItem *it, void *opaque)
+{
+    return it == opaque;
+}
+
+static void wfq_chunk_cancel(void *p, VgpuWork *w)
+{
+    WfqRunq *q = p;
+    VgpuSchedItem *it = w->cp_ahead;
+
+    if (!it) {
+        return;
+    }
+    w->cp_ahead = NULL;
+    if (w->cp_ahead_picked) {
+        /* it holds window space but never ran */
+        vgpu_sched_complete(q->s, it, 0, vgpu_now_ns());
+        w->cp_ahead_picked = false;
+    } else {
+        vgpu_sched_drop_items(q->s, it->tenant, wfq_match_node, NULL, it);
+        q->srv->runq_queued--;
+    }
 }
 
 typedef struct DropCtx {
+    VgpuServer *srv;
     VgpuCtx *ctx;
     VgpuWork *out, **tail;
 } DropCtx;
 
 static bool wfq_match(VgpuSchedItem *it, void *opaque)
 {
-    return container_of(it, VgpuWork, sitem)->ctx == ((DropCtx *)opaque)->ctx;
+    return work_of(it)->ctx == ((DropCtx *)opaque)->ctx;
 }
 
 static void wfq_drop(VgpuSchedItem *it, void *opaque)
 {
     DropCtx *d = opaque;
-    VgpuWork *w = container_of(it, VgpuWork, sitem);
+    VgpuWork *w = work_of(it);
 
+    if (it == w->cp_ahead) {
+        /*
+         * Only the next chunk's place: the copy itself is with the executor
+         * or on its stream's dispatcher list, and is cancelled from there.
+         */
+        w->cp_ahead = NULL;
+        d->srv->runq_queued--;
+        return;
+    }
     w->qnext = NULL;
     *d->tail = w;
     d->tail = &w->qnext;
@@ -267,7 +377,7 @@ static void wfq_drop(VgpuSchedItem *it, void *opaque)
 static VgpuWork *wfq_remove_ctx(void *p, VgpuCtx *ctx)
 {
     WfqRunq *q = p;
-    DropCtx d = { .ctx = ctx, .out = NULL };
+    DropCtx d = { .srv = q->srv, .ctx = ctx, .out = NULL };
     VgpuWork *of = fifo_remove_ctx(&q->overflow, ctx);
 
     d.tail = &d.out;
@@ -291,6 +401,9 @@ const VgpuRunqPolicy vgpu_runq_wfq = {
     .tenant_remove = wfq_tenant_remove,
     .tenant_update = wfq_tenant_update,
     .tenant_stats = wfq_tenant_stats,
+    .chunk_ahead = wfq_chunk_ahead,
+    .chunk_next = wfq_chunk_next,
+    .chunk_cancel = wfq_chunk_cancel,
 };
 
 /* Set while vgpu_runq_pump() runs, so submit paths do not recurse into it. */
@@ -340,6 +453,46 @@ void vgpu_runq_ready(VgpuServer *srv, VgpuWork *w)
     srv->runq_queued++;
     w->stream->disp_pred_ns += w->pred_ns;
     vgpu_runq_pump(srv);
+}
+
+/**
+ * vgpu_runq_chunk_ahead - a chunk of copy @w went to the executor: let the
+ * policy queue the next one ahead, if it keeps chunked copies backlogged
+ */
+void vgpu_runq_chunk_ahead(VgpuServer *srv, VgpuWork *w)
+{
+    if (srv->policy->chunk_ahead &&
+        srv->policy->chunk_ahead(srv->policy_data, w)) {
+        srv->runq_queued++;
+    }
+}
+
+/**
+ * vgpu_runq_chunk_next - the next chunk of copy @w is prepared and on its
+ * stream's dispatcher list: submit it, leave it to the policy, or queue it
+ */
+void vgpu_runq_chunk_next(VgpuServer *srv, VgpuWork *w)
+{
+    int r = srv->policy->chunk_next ?
+            srv->policy->chunk_next(srv->policy_data, w) : -1;
+
+    if (r > 0) {
+        vgpu_work_submit(srv, w);
+    } else if (r < 0) {
+        vgpu_runq_ready(srv, w);
+    }
+    /* r == 0: it goes when the policy picks the place it queued ahead */
+}
+
+/**
+ * vgpu_runq_chunk_cancel - copy @w ends before its last chunk: take back
+ * what the policy queued ahead for it
+ */
+void vgpu_runq_chunk_cancel(VgpuServer *srv, VgpuWork *w)
+{
+    if (srv->policy->chunk_cancel) {
+        srv->policy->chunk_cancel(srv->policy_data, w);
+    }
 }
 
 /**

@@ -112,6 +112,7 @@ typedef struct VgpuSchedItem {
     uint64_t predicted_ns;
     uint64_t key;
     uint64_t bytes;
+    unsigned user;              /* the caller's: the scheduler never touches it */
 
     /* Read-only for the caller once enqueued. */
     int tenant;

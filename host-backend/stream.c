@@ -364,11 +364,17 @@ static bool copy_chunk_continue(VgpuServer *srv, VgpuWork *w)
     VgpuCtx *ctx = w->ctx;
     VgpuAcct *a = ctx->tenant->acct;
 
-    if (!w->cp_size || w->cancelled || w->status != VGPU_S_OK) {
+    if (!w->cp_size) {
+        return false;
+    }
+    w->cp_running = false;
+    if (w->cancelled || w->status != VGPU_S_OK) {
+        vgpu_runq_chunk_cancel(srv, w);
         return false;
     }
     copy_chunk_restore(w, true);
     if (w->cp_off >= w->cp_size) {
+        vgpu_runq_chunk_cancel(srv, w);
         return false;
     }
     srv->inflight--;
@@ -381,6 +387,7 @@ static bool copy_chunk_continue(VgpuServer *srv, VgpuWork *w)
     if (ctx->sticky || !ctx->tenant->conn) {
         /* the rest never runs: complete it as cancelled, in order */
         w->cancelled = true;
+        vgpu_runq_chunk_cancel(srv, w);
         return false;
     }
     s->fl_head = w->next;
@@ -392,7 +399,8 @@ static bool copy_chunk_continue(VgpuServer *srv, VgpuWork *w)
     s->disp_engine = w->engine;
     w->pred_ns = 0;
     disp_append(s, w);
-    vgpu_runq_ready(srv, w);
+    /* submitted now if the policy already picked its place, else queued */
+    vgpu_runq_chunk_next(srv, w);
     return true;
 }
 
@@ -556,10 +564,14 @@ void vgpu_work_submit(VgpuServer *srv, VgpuWork *w)
     srv->inflight++;
     __atomic_add_fetch(&srv->cq_running, 1, __ATOMIC_RELAXED);
     w->xi.stream = s->es;
+    w->cp_running = w->cp_size != 0;
     st = srv->ops->submit(w->ctx->ec, &w->xi);
     if (st != VGPU_S_OK) {
         /* complete through the normal path so order is kept */
         w->xi.done(&w->xi, st, 0);
+    } else if (!last) {
+        /* its next chunk waits with the policy while this one runs */
+        vgpu_runq_chunk_ahead(srv, w);
     }
     /* records that followed it are released now, in stream order */
     while (s->disp_head && s->disp_head->kind != VGPU_WORK_EXEC) {
@@ -730,25 +742,33 @@ static void completions_process(VgpuServer *srv, VgpuWork *w)
  */
 void vgpu_completions_drain(VgpuServer *srv)
 {
-    for (;;) {
-        bool prompt = srv->nurgent || srv->nwaiters || srv->runq_queued;
-        VgpuWork *w;
+    bool more;
 
+    do {
+        for (;;) {
+            bool prompt = srv->nurgent || srv->nwaiters || srv->runq_queued;
+            VgpuWork *w;
+
+            pthread_mutex_lock(&srv->cq_lock);
+            w = srv->cq_head;
+            srv->cq_head = srv->cq_tail = NULL;
+            srv->cq_len = 0;
+            if (!w) {
+                srv->cq_signalled = false;
+                srv->cq_prompt = prompt;
+            }
+            pthread_mutex_unlock(&srv->cq_lock);
+            if (!w) {
+                break;
+            }
+            completions_process(srv, w);
+        }
+        vgpu_runq_pump(srv);
+        /* what the pump submitted may have completed at once (a refusal) */
         pthread_mutex_lock(&srv->cq_lock);
-        w = srv->cq_head;
-        srv->cq_head = srv->cq_tail = NULL;
-        srv->cq_len = 0;
-        if (!w) {
-            srv->cq_signalled = false;
-            srv->cq_prompt = prompt;
-        }
+        more = srv->cq_head != NULL;
         pthread_mutex_unlock(&srv->cq_lock);
-        if (!w) {
-            break;
-        }
-        completions_process(srv, w);
-    }
-    vgpu_runq_pump(srv);
+    } while (more);
     vgpu_reap_streams(srv);
 }
 

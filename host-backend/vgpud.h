@@ -303,7 +303,14 @@ struct VgpuWork {
     void *buf;              /* owned: inline copy data, large params */
     struct iovec iov;
     struct iovec *iovs;     /* scatter-gather from a transport; owned */
-    VgpuSchedItem sitem;    /* run-queue policy's node (wfq) */
+    /*
+     * Run-queue policy nodes (wfq; VgpuSchedItem.user is the index).  A
+     * work uses sitem[0]; a chunked copy uses both in turn, so that its
+     * next chunk waits in the policy while the current one runs and its
+     * tenant stays backlogged between chunks (cp_ahead).
+     */
+    VgpuSchedItem sitem[2];
+    VgpuSchedItem *snode;   /* node of the chunk queued or running; NULL: sitem */
     uint64_t pred_ns;       /* policy's predicted GPU time (0: none) */
     void (*release_host)(void *opaque);  /* transport resources of the copy */
     void *release_opaque;
@@ -322,6 +329,10 @@ struct VgpuWork {
     bool cp_sliced;             /* cp_iov entries are trimmed to the chunk */
     struct iovec cp_first;      /* cp_iov[cp_idx] before trimming */
     size_t cp_last_len;         /* cp_iov[cp_last].iov_len before trimming */
+    bool cp_running;            /* a chunk is with the executor */
+    /* node queued (or, with cp_ahead_picked, picked) for the next chunk */
+    VgpuSchedItem *cp_ahead;
+    bool cp_ahead_picked;
     uint8_t params[VGPU_WORK_INLINE_PARAMS];
 };
 
@@ -367,6 +378,16 @@ typedef struct VgpuRunqPolicy {
     int (*tenant_update)(void *p, VgpuAcct *a);
     /* Per-tenant scheduler figures; false when the policy has none. */
     bool (*tenant_stats)(void *p, VgpuAcct *a, VgpuSchedTenantStats *st);
+    /*
+     * Chunked copies (optional): a chunk of @w with more to follow went to
+     * the executor, queue its next chunk ahead (returns true if queued);
+     * the chunk finished and its next is prepared: 1 if the policy already
+     * picked it (submit it now), 0 if it still waits there; the copy ended
+     * early: take what was queued ahead back.
+     */
+    bool (*chunk_ahead)(void *p, VgpuWork *w);
+    int (*chunk_next)(void *p, VgpuWork *w);
+    void (*chunk_cancel)(void *p, VgpuWork *w);
 } VgpuRunqPolicy;
 
 extern const VgpuRunqPolicy vgpu_runq_fifo;
@@ -377,6 +398,9 @@ void vgpu_runq_fini(VgpuServer *srv);
 void vgpu_runq_ready(VgpuServer *srv, VgpuWork *w);
 void vgpu_runq_completed(VgpuServer *srv, VgpuWork *w);
 void vgpu_runq_pump(VgpuServer *srv);
+void vgpu_runq_chunk_ahead(VgpuServer *srv, VgpuWork *w);
+void vgpu_runq_chunk_next(VgpuServer *srv, VgpuWork *w);
+void vgpu_runq_chunk_cancel(VgpuServer *srv, VgpuWork *w);
 int64_t vgpu_runq_timeout_ns(const VgpuServer *srv, uint64_t now);
 VgpuWork *vgpu_runq_remove_ctx(VgpuServer *srv, VgpuCtx *ctx);
 

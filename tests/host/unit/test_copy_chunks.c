@@ -173,11 +173,17 @@ TEST(a_10mib_copy_goes_out_as_three_chunks_and_is_answered_after_the_last)
     TEARDOWN();
 }
 
-TEST(a_failing_middle_chunk_ends_the_copy_with_its_status)
+/*
+ * Under either policy; under wfq the next chunk's place, already taken
+ * with the scheduler while this one ran, is given back.
+ */
+static void failing_middle_chunk(int *tap_failed_, const VgpuRunqPolicy *pol)
 {
     uint64_t seq;
 
+    t_policy = pol;
     FIXTURE();
+    t_policy = NULL;
     fake.manual = true;
     seq = copy(VGPU_CMD_MEMCPY_HTOD, 0, dptr, 0, 10 * MIB);
     t_launch(tc, VGPU_REQ_F_NO_REPLY, ctx, 0, func, dptr, 1);
@@ -193,7 +199,45 @@ TEST(a_failing_middle_chunk_ends_the_copy_with_its_status)
     CHECK_EQ(fake.submitted, 2);
     CHECK_EQ(fake.launches, 0);
     CHECK_EQ(t_sync(tc, ctx), VGPU_S_ILLEGAL_ADDRESS);
+    CHECK_EQ(t_srv.runq_queued, 0);
+    if (pol == &vgpu_runq_wfq) {
+        VgpuSchedTenantStats st;
+
+        /* the third chunk's place was picked, never ran, and is given back */
+        CHECK(pol->tenant_stats(t_srv.policy_data, tc->base.tenant->acct,
+                                &st));
+        CHECK_EQ(st.in_flight[VGPU_SCHED_COPY_H2D], 0);
+        CHECK_EQ(st.queued[VGPU_SCHED_COPY_H2D], 0);
+    }
+    /*
+     * Nothing of the failed copy holds the window: a copy on a fresh
+     * context (the fault poisoned this one) goes out at once.
+     */
+    {
+        uint64_t c2 = t_ctx_create(tc), d2 = t_mem_alloc(tc, c2, 16 * MIB);
+        struct vgpu_cmd_memcpy m = { .dptr = d2, .size = 10 * MIB,
+                                     .region = reg };
+
+        CHECK(c2 && d2);
+        seq = t_send(tc, VGPU_CMD_MEMCPY_HTOD, 0, c2, 0, m, NULL, 0);
+        CHECK_EQ(fake.nheld, 1);
+        for (int k = 0; k < 3; k++) {
+            fake_complete_all();
+            t_drain();
+        }
+        CHECK_EQ(t_status(tc, seq), VGPU_S_OK);
+    }
     TEARDOWN();
+}
+
+TEST(a_failing_middle_chunk_ends_the_copy_with_its_status)
+{
+    failing_middle_chunk(tap_failed_, &vgpu_runq_fifo);
+}
+
+TEST(a_failing_middle_chunk_ends_the_copy_with_its_status_under_wfq)
+{
+    failing_middle_chunk(tap_failed_, &vgpu_runq_wfq);
 }
 
 TEST(a_failed_no_reply_chunk_is_the_next_syncs_deferred_error)
@@ -298,9 +342,12 @@ TEST(scatter_gather_copies_are_sliced_across_their_iovecs)
     TEARDOWN();
 }
 
-TEST(a_client_leaving_mid_copy_runs_no_further_chunk)
+static void client_leaving_mid_copy(int *tap_failed_,
+                                    const VgpuRunqPolicy *pol)
 {
+    t_policy = pol;
     FIXTURE();
+    t_policy = NULL;
     fake.manual = true;
     copy(VGPU_CMD_MEMCPY_HTOD, 0, dptr, 0, 10 * MIB);
     fake_complete(0);
@@ -313,7 +360,18 @@ TEST(a_client_leaving_mid_copy_runs_no_further_chunk)
     fake_complete_all();
     t_drain();
     CHECK_EQ(fake.submitted, 2);
+    CHECK_EQ(t_srv.runq_queued, 0);
     CHECK(t_server_fini());
+}
+
+TEST(a_client_leaving_mid_copy_runs_no_further_chunk)
+{
+    client_leaving_mid_copy(tap_failed_, &vgpu_runq_fifo);
+}
+
+TEST(a_client_leaving_mid_copy_runs_no_further_chunk_under_wfq)
+{
+    client_leaving_mid_copy(tap_failed_, &vgpu_runq_wfq);
 }
 
 TEST(a_copy_of_one_chunk_or_less_is_one_item)
@@ -325,10 +383,81 @@ TEST(a_copy_of_one_chunk_or_less_is_one_item)
     TEARDOWN();
 }
 
+/* A second client, its own tenant, with a context, memory and a region. */
+static TConn *other_client(uint64_t *c, uint64_t *d, uint64_t *rg)
+{
+    struct vgpu_cmd_region r = { .size = 8 * MIB };
+    TConn *o = calloc(1, sizeof(*o));
+    int fd = memfd_create("unit-b", MFD_CLOEXEC);
+
+    o->base.ops = &t_ops;
+    o->give_fd = -1;
+    o->base.tenant = vgpu_tenant_new(&t_srv, "other");
+    o->base.tenant->conn = &o->base;
+    *c = t_ctx_create(o);
+    *d = t_mem_alloc(o, *c, 8 * MIB);
+    *rg = 0;
+    if (fd >= 0 && ftruncate(fd, r.size) == 0) {
+        o->give_fd = fd;
+        *rg = t_id_reply(o, t_send(o, VGPU_CMD_REGION_REGISTER, 0, 0, 0, r,
+                                   NULL, 0));
+    }
+    return o;
+}
+
+/*
+ * While a chunk of a large copy runs, its next chunk holds its place with
+ * the scheduler, so another tenant's copies cannot fill the window ahead
+ * of it: otherwise the copying tenant is not backlogged between its chunks
+ * (43 % against 57 % in the fairness benchmark).  Window 1 ms, copies
+ * predicted at 12 GB/s: a 4 MiB chunk is 350 us, a 1 MiB copy 87 us; with
+ * the next chunk in the window 3 of the other tenant's 8 copies fit, not 7.
+ * The copy still completes, chunk after chunk, in order.
+ */
+TEST(a_copys_next_chunk_holds_its_place_in_the_window_while_one_runs)
+{
+    uint64_t cb, db, rb, seq;
+    unsigned nb = 0, rounds = 0;
+    TConn *o;
+
+    t_policy = &vgpu_runq_wfq;
+    FIXTURE();
+    t_policy = NULL;
+    o = other_client(&cb, &db, &rb);
+    CHECK(cb && db && rb);
+    fake.manual = true;
+    seq = copy(VGPU_CMD_MEMCPY_HTOD, 0, dptr, 0, 10 * MIB);
+    for (unsigned i = 0; i < 8; i++) {
+        struct vgpu_cmd_memcpy c = { .dptr = db + i * MIB, .size = MIB,
+                                     .region = rb, .offset = i * MIB };
+
+        t_send(o, VGPU_CMD_MEMCPY_HTOD, VGPU_REQ_F_NO_REPLY, cb, 0, c, NULL,
+               0);
+    }
+    t_drain();
+    for (unsigned i = 0; i < fake.nheld; i++) {
+        nb += fake.held[i]->u.copy.size == MIB;
+    }
+    CHECK(is_chunk(0, VGPU_ITEM_HTOD, 0, 0, 4 * MIB));
+    CHECK_EQ(nb, 3);
+    while (fake.nheld && rounds++ < 64) {
+        fake_complete(0);
+        t_drain();
+    }
+    CHECK_EQ(fake.nheld, 0);
+    CHECK_EQ(t_status(tc, seq), VGPU_S_OK);
+    CHECK_EQ(t_srv.runq_queued, 0);
+    t_conn_close(o);
+    TEARDOWN();
+}
+
 TAP_MAIN(TAP_ENTRY(a_10mib_copy_goes_out_as_three_chunks_and_is_answered_after_the_last),
          TAP_ENTRY(a_failing_middle_chunk_ends_the_copy_with_its_status),
+         TAP_ENTRY(a_failing_middle_chunk_ends_the_copy_with_its_status_under_wfq),
          TAP_ENTRY(a_failed_no_reply_chunk_is_the_next_syncs_deferred_error),
          TAP_ENTRY(chunked_copies_round_trip_and_are_charged_per_chunk_under_wfq),
          TAP_ENTRY(scatter_gather_copies_are_sliced_across_their_iovecs),
          TAP_ENTRY(a_client_leaving_mid_copy_runs_no_further_chunk),
-         TAP_ENTRY(a_copy_of_one_chunk_or_less_is_one_item))
+         TAP_ENTRY(a_client_leaving_mid_copy_runs_no_further_chunk_under_wfq),
+         TAP_ENTRY(a_copy_of_one_chunk_or_less_is_one_item),
+         TAP_ENTRY(a_copys_next_chunk_holds_its_place_in_the_window_while_one_runs))
