@@ -279,6 +279,20 @@ static void wfq_completed(void *p, VgpuWork *w)
                         vgpu_now_ns());
 }
 
+/* Large pieces while the tenant has the copy's engine class to itself. */
+static uint64_t wfq_chunk_bytes(void *p, VgpuWork *w)
+{
+    WfqRunq *q = p;
+    int tid = w->ctx->tenant->acct->sched_id;
+
+    if (tid < 0 ||
+        vgpu_sched_class_shared(q->s, tid, (VgpuSchedClass)w->engine)) {
+        return VGPU_COPY_CHUNK_BYTES;
+    }
+    return q->srv->copy_chunk_solo ? q->srv->copy_chunk_solo :
+           VGPU_COPY_CHUNK_SOLO_BYTES;
+}
+
 /*
  * A chunk of copy @w went to the executor and more follow: queue the next
  * chunk's node now, so the tenant stays backlogged while this one runs.
@@ -294,8 +308,10 @@ static bool wfq_chunk_ahead(void *p, VgpuWork *w)
         return false;
     }
     it = wfq_node(w, !w->snode->user);
-    it->bytes = w->cp_size - done < VGPU_COPY_CHUNK_BYTES ?
-                w->cp_size - done : VGPU_COPY_CHUNK_BYTES;
+    it->bytes = w->cp_size - done;
+    if (it->bytes > wfq_chunk_bytes(q, w)) {
+        it->bytes = wfq_chunk_bytes(q, w);
+    }
     if (vgpu_sched_enqueue(q->s, tid, (VgpuSchedClass)w->engine, it,
                            vgpu_now_ns()) < 0) {
         return false;
@@ -404,6 +420,7 @@ const VgpuRunqPolicy vgpu_runq_wfq = {
     .chunk_ahead = wfq_chunk_ahead,
     .chunk_next = wfq_chunk_next,
     .chunk_cancel = wfq_chunk_cancel,
+    .chunk_bytes = wfq_chunk_bytes,
 };
 
 /* Set while vgpu_runq_pump() runs, so submit paths do not recurse into it. */
@@ -493,6 +510,16 @@ void vgpu_runq_chunk_cancel(VgpuServer *srv, VgpuWork *w)
     if (srv->policy->chunk_cancel) {
         srv->policy->chunk_cancel(srv->policy_data, w);
     }
+}
+
+/**
+ * vgpu_runq_chunk_bytes - the largest next chunk of copy @w
+ */
+uint64_t vgpu_runq_chunk_bytes(VgpuServer *srv, VgpuWork *w)
+{
+    return srv->policy->chunk_bytes ?
+           srv->policy->chunk_bytes(srv->policy_data, w) :
+           VGPU_COPY_CHUNK_BYTES;
 }
 
 /**

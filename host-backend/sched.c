@@ -919,6 +919,22 @@ static uint64_t recent(const TClass *tc, uint64_t now, unsigned nb)
     return (uint64_t)(sum + 0.5);
 }
 
+bool vgpu_sched_class_shared(const VgpuSched *s, int tenant,
+                             VgpuSchedClass e)
+{
+    if ((unsigned)e >= NCLS) {
+        return false;
+    }
+    for (unsigned i = 0; i < s->p.max_tenants; i++) {
+        const TClass *tc = &s->t[i].c[e];
+
+        if ((int)i != tenant && (tc->queued || tc->in_flight)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 int vgpu_sched_tenant_stats(const VgpuSched *s, int id, uint64_t now,
                             VgpuSchedTenantStats *st)
 {

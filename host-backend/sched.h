@@ -214,6 +214,19 @@ int vgpu_sched_tenant_remove(VgpuSched *s, int tenant,
                              void *opaque);
 
 /**
+ * vgpu_sched_class_shared - whether tenants other than @tenant have items
+ * queued or in flight on class @e.
+ * @s: scheduler.
+ * @tenant: tenant id (any value: then every tenant counts).
+ * @e: engine class.
+ *
+ * O(max_tenants).  A dispatcher uses it to size copy chunks: large while
+ * a tenant has an engine to itself, small while others wait for it.
+ */
+bool vgpu_sched_class_shared(const VgpuSched *s, int tenant,
+                             VgpuSchedClass e);
+
+/**
  * vgpu_sched_drop_items - take queued items of a tenant out, by predicate.
  * @s: scheduler.
  * @tenant: tenant id.

@@ -252,7 +252,8 @@ static void disp_unlink(VgpuStream *s, VgpuWork *w)
 /*
  * Large copies (above VGPU_COPY_CHUNK_BYTES) stay one work item for stream
  * order, replies, errors and buffer release, but reach the executor one
- * chunk at a time: xi.u.copy describes the current chunk, a slice of the
+ * chunk at a time (VGPU_COPY_CHUNK_BYTES, or VGPU_COPY_CHUNK_SOLO_BYTES
+ * while no other tenant uses the engine class, as the policy says): xi.u.copy describes the current chunk, a slice of the
  * copy's own iovec array trimmed in place (no allocation per chunk) and
  * restored when the chunk finished.  After a chunk the item goes back to
  * the run queue, so the scheduler charges and orders each chunk on its own
@@ -265,10 +266,11 @@ static void copy_chunk_prepare(VgpuWork *w)
 {
     struct iovec *v = w->cp_iov;
     uint64_t want = w->cp_size - w->cp_off, sum = 0;
+    uint64_t most = vgpu_runq_chunk_bytes(w->ctx->tenant->srv, w);
     unsigned j;
 
-    if (want > VGPU_COPY_CHUNK_BYTES) {
-        want = VGPU_COPY_CHUNK_BYTES;
+    if (want > most) {
+        want = most;
     }
     w->cp_first = v[w->cp_idx];
     v[w->cp_idx].iov_base = (uint8_t *)v[w->cp_idx].iov_base + w->cp_ioff;

@@ -184,6 +184,8 @@ static void failing_middle_chunk(int *tap_failed_, const VgpuRunqPolicy *pol)
     t_policy = pol;
     FIXTURE();
     t_policy = NULL;
+    /* 4 MiB chunks even with the engine to itself (wfq would take 32) */
+    t_srv.copy_chunk_solo = VGPU_COPY_CHUNK_BYTES;
     fake.manual = true;
     seq = copy(VGPU_CMD_MEMCPY_HTOD, 0, dptr, 0, 10 * MIB);
     t_launch(tc, VGPU_REQ_F_NO_REPLY, ctx, 0, func, dptr, 1);
@@ -269,6 +271,7 @@ TEST(chunked_copies_round_trip_and_are_charged_per_chunk_under_wfq)
     t_policy = &vgpu_runq_wfq;
     FIXTURE();
     t_policy = NULL;
+    t_srv.copy_chunk_solo = VGPU_COPY_CHUNK_BYTES;
     a = tc->base.tenant->acct;
     CHECK_EQ(t_status(tc, copy(VGPU_CMD_MEMCPY_HTOD, 0, dptr, 77, size)),
              VGPU_S_OK);
@@ -348,6 +351,7 @@ static void client_leaving_mid_copy(int *tap_failed_,
     t_policy = pol;
     FIXTURE();
     t_policy = NULL;
+    t_srv.copy_chunk_solo = VGPU_COPY_CHUNK_BYTES;
     fake.manual = true;
     copy(VGPU_CMD_MEMCPY_HTOD, 0, dptr, 0, 10 * MIB);
     fake_complete(0);
@@ -425,6 +429,8 @@ TEST(a_copys_next_chunk_holds_its_place_in_the_window_while_one_runs)
     t_policy = NULL;
     o = other_client(&cb, &db, &rb);
     CHECK(cb && db && rb);
+    /* the copy starts alone: keep its first chunk at 4 MiB all the same */
+    t_srv.copy_chunk_solo = VGPU_COPY_CHUNK_BYTES;
     fake.manual = true;
     seq = copy(VGPU_CMD_MEMCPY_HTOD, 0, dptr, 0, 10 * MIB);
     for (unsigned i = 0; i < 8; i++) {
@@ -451,6 +457,60 @@ TEST(a_copys_next_chunk_holds_its_place_in_the_window_while_one_runs)
     TEARDOWN();
 }
 
+/*
+ * Under wfq a copy with its engine class to itself goes out in large
+ * pieces (fewer round trips with the engine idle), and in 4 MiB chunks as
+ * soon as another tenant has work there.  Solo size 8 MiB here so that
+ * both fit the test's region: 10 MiB alone is 8 + 2; beside the other
+ * tenant's copy, 4 + 4 + 2.
+ */
+TEST(a_copy_alone_goes_in_large_pieces_and_in_small_ones_beside_others)
+{
+    uint64_t cb, db, rb, seq;
+    unsigned rounds = 0;
+    TConn *o;
+
+    t_policy = &vgpu_runq_wfq;
+    FIXTURE();
+    t_policy = NULL;
+    t_srv.copy_chunk_solo = 8 * MIB;
+    fake.manual = true;
+    seq = copy(VGPU_CMD_MEMCPY_HTOD, 0, dptr, 0, 10 * MIB);
+    CHECK(is_chunk(0, VGPU_ITEM_HTOD, 0, 0, 8 * MIB));
+    fake_complete(0);
+    t_drain();
+    CHECK(is_chunk(0, VGPU_ITEM_HTOD, 0, 8 * MIB, 2 * MIB));
+    fake_complete(0);
+    t_drain();
+    CHECK_EQ(t_status(tc, seq), VGPU_S_OK);
+
+    o = other_client(&cb, &db, &rb);
+    CHECK(cb && db && rb);
+    {
+        struct vgpu_cmd_memcpy c = { .dptr = db, .size = MIB, .region = rb };
+
+        t_send(o, VGPU_CMD_MEMCPY_HTOD, VGPU_REQ_F_NO_REPLY, cb, 0, c, NULL,
+               0);
+    }
+    CHECK_EQ(fake.nheld, 1);
+    seq = copy(VGPU_CMD_MEMCPY_HTOD, 0, dptr, 0, 10 * MIB);
+    CHECK(is_chunk(1, VGPU_ITEM_HTOD, 0, 0, 4 * MIB));
+    /* the other tenant's copy stays in flight until the end */
+    while (fake.nheld > 1 && rounds++ < 8) {
+        fake_complete(1);
+        t_drain();
+        if (fake.nheld > 1) {
+            CHECK(fake.held[1]->u.copy.size <= 4 * MIB);
+        }
+    }
+    CHECK_EQ(t_status(tc, seq), VGPU_S_OK);
+    CHECK_EQ(fake.submitted, 2 + 1 + 3);
+    fake_complete_all();
+    t_drain();
+    t_conn_close(o);
+    TEARDOWN();
+}
+
 TAP_MAIN(TAP_ENTRY(a_10mib_copy_goes_out_as_three_chunks_and_is_answered_after_the_last),
          TAP_ENTRY(a_failing_middle_chunk_ends_the_copy_with_its_status),
          TAP_ENTRY(a_failing_middle_chunk_ends_the_copy_with_its_status_under_wfq),
@@ -460,4 +520,5 @@ TAP_MAIN(TAP_ENTRY(a_10mib_copy_goes_out_as_three_chunks_and_is_answered_after_t
          TAP_ENTRY(a_client_leaving_mid_copy_runs_no_further_chunk),
          TAP_ENTRY(a_client_leaving_mid_copy_runs_no_further_chunk_under_wfq),
          TAP_ENTRY(a_copy_of_one_chunk_or_less_is_one_item),
-         TAP_ENTRY(a_copys_next_chunk_holds_its_place_in_the_window_while_one_runs))
+         TAP_ENTRY(a_copys_next_chunk_holds_its_place_in_the_window_while_one_runs),
+         TAP_ENTRY(a_copy_alone_goes_in_large_pieces_and_in_small_ones_beside_others))
