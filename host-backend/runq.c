@@ -14,6 +14,7 @@
 
 typedef struct FifoRunq {
     VgpuWork *head, *tail;
+    unsigned n;
 } FifoRunq;
 
 static void *fifo_create(VgpuServer *srv)
@@ -38,6 +39,7 @@ static void fifo_enqueue(void *p, VgpuWork *w)
         q->head = w;
     }
     q->tail = w;
+    q->n++;
 }
 
 static VgpuWork *fifo_pick(void *p)
@@ -51,6 +53,7 @@ static VgpuWork *fifo_pick(void *p)
             q->tail = NULL;
         }
         w->qnext = NULL;
+        q->n--;
     }
     return w;
 }
@@ -74,6 +77,7 @@ static VgpuWork *fifo_remove_ctx(void *p, VgpuCtx *ctx)
             w->qnext = NULL;
             *op = w;
             op = &w->qnext;
+            q->n--;
         } else {
             prev = w;
             pp = &w->qnext;
@@ -81,6 +85,11 @@ static VgpuWork *fifo_remove_ctx(void *p, VgpuCtx *ctx)
     }
     q->tail = prev;
     return out;
+}
+
+static unsigned fifo_queued(void *p)
+{
+    return ((FifoRunq *)p)->n;
 }
 
 const VgpuRunqPolicy vgpu_runq_fifo = {
@@ -91,6 +100,7 @@ const VgpuRunqPolicy vgpu_runq_fifo = {
     .pick = fifo_pick,
     .completed = fifo_completed,
     .remove_ctx = fifo_remove_ctx,
+    .queued = fifo_queued,
 };
 
 /*
@@ -259,7 +269,6 @@ static VgpuWork *wfq_pick(void *p)
              * chunk completes (wfq_chunk_next).
              */
             w->cp_ahead_picked = true;
-            q->srv->runq_queued--;
         }
         if (at < retry) {
             retry = at;
@@ -268,6 +277,13 @@ static VgpuWork *wfq_pick(void *p)
     /* a capped tenant or a predictably draining window: the loop wakes then */
     q->srv->runq_retry_at = retry;
     return NULL;
+}
+
+static unsigned wfq_queued(void *p)
+{
+    WfqRunq *q = p;
+
+    return vgpu_sched_queued(q->s) + q->overflow.n;
 }
 
 static void wfq_completed(void *p, VgpuWork *w)
@@ -297,28 +313,25 @@ static uint64_t wfq_chunk_bytes(void *p, VgpuWork *w)
  * A chunk of copy @w went to the executor and more follow: queue the next
  * chunk's node now, so the tenant stays backlogged while this one runs.
  */
-static bool wfq_chunk_ahead(void *p, VgpuWork *w)
+static void wfq_chunk_ahead(void *p, VgpuWork *w)
 {
     WfqRunq *q = p;
     int tid = w->ctx->tenant->acct->sched_id;
-    uint64_t done = w->cp_off + w->xi.u.copy.size;
+    uint64_t done = w->cp_off + w->xi.u.copy.size, most;
     VgpuSchedItem *it;
 
     if (tid < 0 || w->cp_ahead || !w->snode || done >= w->cp_size) {
-        return false;
+        return;
     }
+    most = wfq_chunk_bytes(q, w);
     it = wfq_node(w, !w->snode->user);
-    it->bytes = w->cp_size - done;
-    if (it->bytes > wfq_chunk_bytes(q, w)) {
-        it->bytes = wfq_chunk_bytes(q, w);
-    }
+    it->bytes = w->cp_size - done < most ? w->cp_size - done : most;
     if (vgpu_sched_enqueue(q->s, tid, (VgpuSchedClass)w->engine, it,
                            vgpu_now_ns()) < 0) {
-        return false;
+        return;
     }
     w->cp_ahead = it;
     w->cp_ahead_picked = false;
-    return true;
 }
 
 static int wfq_chunk_next(void *p, VgpuWork *w)
@@ -356,12 +369,10 @@ static void wfq_chunk_cancel(void *p, VgpuWork *w)
         w->cp_ahead_picked = false;
     } else {
         vgpu_sched_drop_items(q->s, it->tenant, wfq_match_node, NULL, it);
-        q->srv->runq_queued--;
     }
 }
 
 typedef struct DropCtx {
-    VgpuServer *srv;
     VgpuCtx *ctx;
     VgpuWork *out, **tail;
 } DropCtx;
@@ -382,7 +393,6 @@ static void wfq_drop(VgpuSchedItem *it, void *opaque)
          * or on its stream's dispatcher list, and is cancelled from there.
          */
         w->cp_ahead = NULL;
-        d->srv->runq_queued--;
         return;
     }
     w->qnext = NULL;
@@ -393,7 +403,7 @@ static void wfq_drop(VgpuSchedItem *it, void *opaque)
 static VgpuWork *wfq_remove_ctx(void *p, VgpuCtx *ctx)
 {
     WfqRunq *q = p;
-    DropCtx d = { .srv = q->srv, .ctx = ctx, .out = NULL };
+    DropCtx d = { .ctx = ctx, .out = NULL };
     VgpuWork *of = fifo_remove_ctx(&q->overflow, ctx);
 
     d.tail = &d.out;
@@ -417,6 +427,7 @@ const VgpuRunqPolicy vgpu_runq_wfq = {
     .tenant_remove = wfq_tenant_remove,
     .tenant_update = wfq_tenant_update,
     .tenant_stats = wfq_tenant_stats,
+    .queued = wfq_queued,
     .chunk_ahead = wfq_chunk_ahead,
     .chunk_next = wfq_chunk_next,
     .chunk_cancel = wfq_chunk_cancel,
@@ -454,7 +465,6 @@ void vgpu_runq_pump(VgpuServer *srv)
     pumping = true;
     srv->runq_retry_at = VGPU_SCHED_NEVER;
     while ((w = srv->policy->pick(srv->policy_data))) {
-        srv->runq_queued--;
         vgpu_work_submit(srv, w);
     }
     pumping = false;
@@ -467,9 +477,16 @@ void vgpu_runq_pump(VgpuServer *srv)
 void vgpu_runq_ready(VgpuServer *srv, VgpuWork *w)
 {
     srv->policy->enqueue(srv->policy_data, w);
-    srv->runq_queued++;
     w->stream->disp_pred_ns += w->pred_ns;
     vgpu_runq_pump(srv);
+}
+
+/**
+ * vgpu_runq_queued - how many items the policy holds (not yet submitted)
+ */
+unsigned vgpu_runq_queued(VgpuServer *srv)
+{
+    return srv->policy->queued(srv->policy_data);
 }
 
 /**
@@ -478,9 +495,8 @@ void vgpu_runq_ready(VgpuServer *srv, VgpuWork *w)
  */
 void vgpu_runq_chunk_ahead(VgpuServer *srv, VgpuWork *w)
 {
-    if (srv->policy->chunk_ahead &&
-        srv->policy->chunk_ahead(srv->policy_data, w)) {
-        srv->runq_queued++;
+    if (srv->policy->chunk_ahead) {
+        srv->policy->chunk_ahead(srv->policy_data, w);
     }
 }
 
@@ -559,10 +575,5 @@ int64_t vgpu_runq_timeout_ns(const VgpuServer *srv, uint64_t now)
 /* Takes every queued (not yet submitted) item of @ctx out of the policy. */
 VgpuWork *vgpu_runq_remove_ctx(VgpuServer *srv, VgpuCtx *ctx)
 {
-    VgpuWork *list = srv->policy->remove_ctx(srv->policy_data, ctx);
-
-    for (VgpuWork *w = list; w; w = w->qnext) {
-        srv->runq_queued--;
-    }
-    return list;
+    return srv->policy->remove_ctx(srv->policy_data, ctx);
 }

@@ -95,6 +95,7 @@ struct VgpuSched {
     Class c[NCLS];
     PredSlot *pred;
     uint64_t seq;
+    unsigned nqueued;               /* items queued, all tenants and classes */
 };
 
 #define container_of(ptr, type, member) \
@@ -551,6 +552,7 @@ int vgpu_sched_tenant_remove(VgpuSched *s, int id,
             }
         }
         tc->qtail = NULL;
+        s->nqueued -= tc->queued;
         tc->queued = 0;
         busy |= tc->in_flight > 0;
     }
@@ -588,6 +590,7 @@ int vgpu_sched_drop_items(VgpuSched *s, int id,
             it->next = NULL;
             it->state = ITEM_FREE;
             tc->queued--;
+            s->nqueued--;
             n++;
             if (drop) {
                 drop(it, opaque);
@@ -675,6 +678,7 @@ int vgpu_sched_enqueue(VgpuSched *s, int id, VgpuSchedClass e,
     }
     tc->qtail = it;
     tc->queued++;
+    s->nqueued++;
     tag_head(s, id, e);
     return 0;
 }
@@ -782,6 +786,7 @@ VgpuSchedItem *vgpu_sched_pick(VgpuSched *s, VgpuSchedClass e, uint64_t now,
             tc->qtail = NULL;
         }
         tc->queued--;
+        s->nqueued--;
         tc->in_flight++;
         it->next = NULL;
         it->state = ITEM_IN_FLIGHT;
@@ -917,6 +922,11 @@ static uint64_t recent(const TClass *tc, uint64_t now, unsigned nb)
         sum += (double)tc->bucket[b] * (k == nb ? 1.0 - frac : 1.0);
     }
     return (uint64_t)(sum + 0.5);
+}
+
+unsigned vgpu_sched_queued(const VgpuSched *s)
+{
+    return s->nqueued;
 }
 
 bool vgpu_sched_class_shared(const VgpuSched *s, int tenant,

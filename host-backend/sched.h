@@ -214,6 +214,12 @@ int vgpu_sched_tenant_remove(VgpuSched *s, int tenant,
                              void *opaque);
 
 /**
+ * vgpu_sched_queued - items enqueued and not yet dispatched or dropped,
+ * over all tenants and classes.  O(1).
+ */
+unsigned vgpu_sched_queued(const VgpuSched *s);
+
+/**
  * vgpu_sched_class_shared - whether tenants other than @tenant have items
  * queued or in flight on class @e.
  * @s: scheduler.

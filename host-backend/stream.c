@@ -253,9 +253,10 @@ static void disp_unlink(VgpuStream *s, VgpuWork *w)
  * Large copies (above VGPU_COPY_CHUNK_BYTES) stay one work item for stream
  * order, replies, errors and buffer release, but reach the executor one
  * chunk at a time (VGPU_COPY_CHUNK_BYTES, or VGPU_COPY_CHUNK_SOLO_BYTES
- * while no other tenant uses the engine class, as the policy says): xi.u.copy describes the current chunk, a slice of the
- * copy's own iovec array trimmed in place (no allocation per chunk) and
- * restored when the chunk finished.  After a chunk the item goes back to
+ * while no other tenant uses the engine class, as the policy says):
+ * xi.u.copy describes the current chunk, a slice of the copy's own iovec
+ * array trimmed in place (no allocation per chunk) and restored when the
+ * chunk finished.  After a chunk the item goes back to
  * the run queue, so the scheduler charges and orders each chunk on its own
  * and a copy never holds an engine for long; the stream releases nothing
  * behind it (s->chunking) until its last chunk was submitted.
@@ -371,12 +372,10 @@ static bool copy_chunk_continue(VgpuServer *srv, VgpuWork *w)
     }
     w->cp_running = false;
     if (w->cancelled || w->status != VGPU_S_OK) {
-        vgpu_runq_chunk_cancel(srv, w);
         return false;
     }
     copy_chunk_restore(w, true);
     if (w->cp_off >= w->cp_size) {
-        vgpu_runq_chunk_cancel(srv, w);
         return false;
     }
     srv->inflight--;
@@ -389,7 +388,6 @@ static bool copy_chunk_continue(VgpuServer *srv, VgpuWork *w)
     if (ctx->sticky || !ctx->tenant->conn) {
         /* the rest never runs: complete it as cancelled, in order */
         w->cancelled = true;
-        vgpu_runq_chunk_cancel(srv, w);
         return false;
     }
     s->fl_head = w->next;
@@ -425,6 +423,8 @@ static void work_complete(VgpuServer *srv, VgpuWork *w)
     }
     if (w->cp_size) {
         copy_chunk_finish(w);
+        /* a copy that ends early gives back its next chunk's place */
+        vgpu_runq_chunk_cancel(srv, w);
     }
     if (w->kind == VGPU_WORK_EXEC && !w->cancelled) {
         srv->inflight--;
@@ -737,10 +737,11 @@ static void completions_process(VgpuServer *srv, VgpuWork *w)
  * When nothing waits for a completion (no reply, waiter or dependency: a
  * flood of NO_REPLY launches) and the run-queue policy holds nothing back
  * (its dispatch window opens on completions), executors signal only every
- * VGPU_CQ_BATCH completions; a client paused by backpressure resumes at a low mark far
- * more than one batch below its high mark, so batches suffice there too.  Whatever starts to wait later does so
- * on the loop thread, which drains before and after every wakeup and
- * turns prompt signalling back on before it sleeps.
+ * VGPU_CQ_BATCH completions; a client paused by backpressure resumes at a
+ * low mark far more than one batch below its high mark, so batches
+ * suffice there too.  Whatever starts to wait later does so on the loop
+ * thread, which drains before and after every wakeup and turns prompt
+ * signalling back on before it sleeps.
  */
 void vgpu_completions_drain(VgpuServer *srv)
 {
@@ -748,7 +749,8 @@ void vgpu_completions_drain(VgpuServer *srv)
 
     do {
         for (;;) {
-            bool prompt = srv->nurgent || srv->nwaiters || srv->runq_queued;
+            bool prompt = srv->nurgent || srv->nwaiters ||
+                          vgpu_runq_queued(srv);
             VgpuWork *w;
 
             pthread_mutex_lock(&srv->cq_lock);

@@ -387,14 +387,16 @@ typedef struct VgpuRunqPolicy {
     int (*tenant_update)(void *p, VgpuAcct *a);
     /* Per-tenant scheduler figures; false when the policy has none. */
     bool (*tenant_stats)(void *p, VgpuAcct *a, VgpuSchedTenantStats *st);
+    /* Items enqueued and not yet picked (or removed). */
+    unsigned (*queued)(void *p);
     /*
      * Chunked copies (optional): a chunk of @w with more to follow went to
-     * the executor, queue its next chunk ahead (returns true if queued);
+     * the executor, queue its next chunk ahead;
      * the chunk finished and its next is prepared: 1 if the policy already
      * picked it (submit it now), 0 if it still waits there; the copy ended
      * early: take what was queued ahead back.
      */
-    bool (*chunk_ahead)(void *p, VgpuWork *w);
+    void (*chunk_ahead)(void *p, VgpuWork *w);
     int (*chunk_next)(void *p, VgpuWork *w);
     void (*chunk_cancel)(void *p, VgpuWork *w);
     /* Largest next chunk of copy @w (default VGPU_COPY_CHUNK_BYTES). */
@@ -409,6 +411,7 @@ void vgpu_runq_fini(VgpuServer *srv);
 void vgpu_runq_ready(VgpuServer *srv, VgpuWork *w);
 void vgpu_runq_completed(VgpuServer *srv, VgpuWork *w);
 void vgpu_runq_pump(VgpuServer *srv);
+unsigned vgpu_runq_queued(VgpuServer *srv);
 void vgpu_runq_chunk_ahead(VgpuServer *srv, VgpuWork *w);
 void vgpu_runq_chunk_next(VgpuServer *srv, VgpuWork *w);
 void vgpu_runq_chunk_cancel(VgpuServer *srv, VgpuWork *w);
@@ -541,7 +544,6 @@ struct VgpuServer {
     /* what makes prompt completion matter (loop thread only) */
     uint64_t nurgent;           /* replying, host or dependent items */
     uint64_t nwaiters;
-    uint64_t runq_queued;       /* items the run-queue policy holds */
     /* a copy chunk's size with its engine to itself; 0: the default */
     uint64_t copy_chunk_solo;
     unsigned npaused;           /* connections held back by backpressure */

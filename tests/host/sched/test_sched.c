@@ -529,6 +529,31 @@ TEST(dropping_a_contexts_items_keeps_the_rest_in_order)
     vgpu_sched_free(s);
 }
 
+/* vgpu_sched_queued counts what is queued: not dispatched, dropped or removed. */
+TEST(the_queued_count_follows_enqueue_dispatch_drop_and_removal)
+{
+    VgpuSched *s = vgpu_sched_new(NULL);
+    static Pool pa;
+    uint64_t now = 0;
+    int a = vgpu_sched_tenant_add(s, 1, 0), b = vgpu_sched_tenant_add(s, 1, 0);
+
+    pa.used = 0;
+    CHECK_EQ(vgpu_sched_queued(s), 0);
+    for (int k = 0; k < 6; k++) {
+        vgpu_sched_enqueue(s, a, VGPU_SCHED_COMPUTE, pool_item(&pa, US), now);
+    }
+    vgpu_sched_enqueue(s, b, VGPU_SCHED_COPY_H2D, pool_item(&pa, US), now);
+    vgpu_sched_enqueue(s, b, VGPU_SCHED_COPY_H2D, pool_item(&pa, US), now);
+    CHECK_EQ(vgpu_sched_queued(s), 8);
+    CHECK(step(s, &now, 0) == &pa.it[0]);
+    CHECK_EQ(vgpu_sched_queued(s), 7);
+    CHECK_EQ(vgpu_sched_drop_items(s, a, odd_item, NULL, pa.it), 3);
+    CHECK_EQ(vgpu_sched_queued(s), 4);
+    CHECK_EQ(vgpu_sched_tenant_remove(s, b, NULL, NULL), 0);
+    CHECK_EQ(vgpu_sched_queued(s), 2);
+    vgpu_sched_free(s);
+}
+
 TEST(weight_change_at_run_time_takes_effect)
 {
     SimTenant t[2] = { heavy(1, 1 * MS), heavy(1, 300 * US) };
@@ -1010,6 +1035,7 @@ TAP_MAIN(
     TAP_ENTRY(copies_split_into_near_equal_chunks_that_cover_them),
     TAP_ENTRY(unseen_kernel_is_predicted_short_then_learnt),
     TAP_ENTRY(a_rising_cost_is_learnt_at_once_a_falling_one_gradually),
+    TAP_ENTRY(the_queued_count_follows_enqueue_dispatch_drop_and_removal),
     TAP_ENTRY(window_bounds_predicted_work_in_flight_and_says_when_to_retry),
     TAP_ENTRY(long_item_is_handed_over_a_lead_before_the_engine_runs_dry),
     TAP_ENTRY(light_tenant_waits_at_most_one_heavy_kernel_and_half_a_millisecond),

@@ -201,7 +201,7 @@ static void failing_middle_chunk(int *tap_failed_, const VgpuRunqPolicy *pol)
     CHECK_EQ(fake.submitted, 2);
     CHECK_EQ(fake.launches, 0);
     CHECK_EQ(t_sync(tc, ctx), VGPU_S_ILLEGAL_ADDRESS);
-    CHECK_EQ(t_srv.runq_queued, 0);
+    CHECK_EQ(vgpu_runq_queued(&t_srv), 0);
     if (pol == &vgpu_runq_wfq) {
         VgpuSchedTenantStats st;
 
@@ -364,7 +364,7 @@ static void client_leaving_mid_copy(int *tap_failed_,
     fake_complete_all();
     t_drain();
     CHECK_EQ(fake.submitted, 2);
-    CHECK_EQ(t_srv.runq_queued, 0);
+    CHECK_EQ(vgpu_runq_queued(&t_srv), 0);
     CHECK(t_server_fini());
 }
 
@@ -452,7 +452,7 @@ TEST(a_copys_next_chunk_holds_its_place_in_the_window_while_one_runs)
     }
     CHECK_EQ(fake.nheld, 0);
     CHECK_EQ(t_status(tc, seq), VGPU_S_OK);
-    CHECK_EQ(t_srv.runq_queued, 0);
+    CHECK_EQ(vgpu_runq_queued(&t_srv), 0);
     t_conn_close(o);
     TEARDOWN();
 }

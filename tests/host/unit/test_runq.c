@@ -109,29 +109,29 @@ TEST(completions_are_prompt_while_the_policy_holds_work_back)
     CHECK(ctx && func);
     t_launch(tc, VGPU_REQ_F_NO_REPLY, ctx, 0, func, 0, 1);
     t_drain();
-    CHECK_EQ(t_srv.runq_queued, 0);
+    CHECK_EQ(vgpu_runq_queued(&t_srv), 0);
     CHECK(!t_srv.cq_prompt);
     t_launch(tc, VGPU_REQ_F_NO_REPLY, ctx, 0, func, 0, 2);
     t_launch(tc, VGPU_REQ_F_NO_REPLY, ctx, 0, func, 0, 3);
     t_drain();
     CHECK_EQ(fake.nheld, 1);
-    CHECK_EQ(t_srv.runq_queued, 2);
+    CHECK_EQ(vgpu_runq_queued(&t_srv), 2);
     CHECK(t_srv.cq_prompt);
     /* the fake's 1 us cost is learnt: both go out, nothing is held */
     fake_complete_all();
     t_drain();
     CHECK_EQ(fake.nheld, 2);
-    CHECK_EQ(t_srv.runq_queued, 0);
+    CHECK_EQ(vgpu_runq_queued(&t_srv), 0);
     /* an unseen launch shape fills the window, the next one is held */
     launch_wide(tc, ctx, func);
     launch_wide(tc, ctx, func);
     t_drain();
     CHECK_EQ(fake.nheld, 3);
-    CHECK_EQ(t_srv.runq_queued, 1);
+    CHECK_EQ(vgpu_runq_queued(&t_srv), 1);
     CHECK(t_srv.cq_prompt);
     /* the context goes away with an item still held */
     t_conn_close(tc);
-    CHECK_EQ(t_srv.runq_queued, 0);
+    CHECK_EQ(vgpu_runq_queued(&t_srv), 0);
     CHECK(t_server_fini());
 }
 
