@@ -1469,6 +1469,26 @@ static const char *spin_ptx =
     "st.global.u64 [%rd1], %rd3;\nst.global.u64 [%rd1+8], %rd4;\nret;\n}\n";
 
 /*
+ * A launch of spin_ptx's "spin" in one block of @threads threads: @prm
+ * holds the output address (start and end are written there) and the
+ * time to spin in ns.
+ */
+static void spin_item(VgpuExecItem *i, VgpuExecModule *m, uint64_t *prm,
+                      unsigned threads, SimWait *w)
+{
+    memset(i, 0, sizeof(*i));
+    i->kind = VGPU_ITEM_LAUNCH;
+    i->u.launch.func = func(m, "spin", NULL);
+    i->u.launch.grid[0] = i->u.launch.grid[1] = i->u.launch.grid[2] = 1;
+    i->u.launch.block[0] = threads;
+    i->u.launch.block[1] = i->u.launch.block[2] = 1;
+    i->u.launch.params = prm;
+    i->u.launch.param_bytes = 16;
+    i->done = simtest_done;
+    i->opaque = w;
+}
+
+/*
  * The compute engine runs one context at a time, as a GPU time-slices
  * contexts: kernels of two contexts, queued together, never overlap in
  * time.  Each kernel records %globaltimer when it starts and ends.
@@ -1495,16 +1515,7 @@ TEST(kernels_of_different_contexts_never_overlap)
 
             prm[x][k][0] = d[x] + 16 * (uint64_t)k;
             prm[x][k][1] = 3 * 1000 * 1000;     /* 3 ms of spinning */
-            memset(i, 0, sizeof(*i));
-            i->kind = VGPU_ITEM_LAUNCH;
-            i->u.launch.func = func(m[x], "spin", NULL);
-            i->u.launch.grid[0] = i->u.launch.grid[1] = i->u.launch.grid[2] = 1;
-            i->u.launch.block[0] = 32;
-            i->u.launch.block[1] = i->u.launch.block[2] = 1;
-            i->u.launch.params = prm[x][k];
-            i->u.launch.param_bytes = 16;
-            i->done = simtest_done;
-            i->opaque = &w;
+            spin_item(i, m[x], prm[x][k], 32, &w);
             CHECK_EQ(vgpu_exec_sim_ops.submit(c[x], i), 0);
         }
     }
@@ -1537,21 +1548,6 @@ TEST(kernels_of_different_contexts_never_overlap)
     }
 }
 
-/* A one-thread launch of spin_ptx's "spin" writing [start, end] to @prm[0]. */
-static void spin_item(VgpuExecItem *i, VgpuExecModule *m, uint64_t *prm,
-                      SimWait *w)
-{
-    memset(i, 0, sizeof(*i));
-    i->kind = VGPU_ITEM_LAUNCH;
-    i->u.launch.func = func(m, "spin", NULL);
-    i->u.launch.grid[0] = i->u.launch.grid[1] = i->u.launch.grid[2] = 1;
-    i->u.launch.block[0] = i->u.launch.block[1] = i->u.launch.block[2] = 1;
-    i->u.launch.params = prm;
-    i->u.launch.param_bytes = 16;
-    i->done = simtest_done;
-    i->opaque = w;
-}
-
 /*
  * 5 ms from now, submits a 1 ms spin of @m on @c (start and end to @d),
  * then waits for @w to count @n completions.  Returns the submit's result.
@@ -1565,7 +1561,7 @@ static int late_spin_then_wait(VgpuExecCtx *c, VgpuExecModule *m, uint64_t d,
     usleep(5 * 1000);
     prm[0] = d;
     prm[1] = 1000 * 1000;
-    spin_item(it, m, prm, w);
+    spin_item(it, m, prm, 1, w);
     rc = vgpu_exec_sim_ops.submit(c, it);
     if (rc) {
         return rc;
@@ -1605,7 +1601,7 @@ TEST(a_waiting_context_gets_the_engine_before_the_releasing_one_comes_back)
     for (int k = 0; k < 2; k++) {
         pa[k][0] = da + 16 * (uint64_t)k;
         pa[k][1] = k ? 1000 * 1000 : 45 * 1000 * 1000;
-        spin_item(&ia[k], ma, pa[k], &w);
+        spin_item(&ia[k], ma, pa[k], 1, &w);
         CHECK_EQ(vgpu_exec_sim_ops.submit(a, &ia[k]), 0);
     }
     CHECK_EQ(late_spin_then_wait(b, mb, db, pb, &ib, &w, 3), 0);
@@ -1659,7 +1655,7 @@ TEST(a_completion_is_reported_before_the_engine_moves_on)
     db = dalloc(b, 16);
     pa[0] = da;
     pa[1] = 30 * 1000 * 1000;
-    spin_item(&ia, ma, pa, &w);
+    spin_item(&ia, ma, pa, 1, &w);
     ia.done = slow_done;
     CHECK_EQ(vgpu_exec_sim_ops.submit(a, &ia), 0);
     CHECK_EQ(late_spin_then_wait(b, mb, db, pb, &ib, &w, 2), 0);
@@ -1721,16 +1717,7 @@ TEST(an_endless_kernel_neither_blocks_other_contexts_nor_outlives_its_own)
 
     prm[0] = d;
     prm[1] = 1000 * 1000;               /* 1 ms of spinning */
-    memset(&ib, 0, sizeof(ib));
-    ib.kind = VGPU_ITEM_LAUNCH;
-    ib.u.launch.func = func(mb, "spin", NULL);
-    ib.u.launch.grid[0] = ib.u.launch.grid[1] = ib.u.launch.grid[2] = 1;
-    ib.u.launch.block[0] = 32;
-    ib.u.launch.block[1] = ib.u.launch.block[2] = 1;
-    ib.u.launch.params = prm;
-    ib.u.launch.param_bytes = 16;
-    ib.done = simtest_done;
-    ib.opaque = &wb;
+    spin_item(&ib, mb, prm, 32, &wb);
     CHECK_EQ(vgpu_exec_sim_ops.submit(b, &ib), 0);
     CHECK(wait_done(&wb, 1, 30));
     CHECK_EQ(wb.status, 0);
